@@ -1,0 +1,1 @@
+"""synens.assets: the shipped pictures and the default model."""

@@ -1,0 +1,13 @@
+"""Errors that carry a one-line message meant for the user."""
+
+
+class SynensError(Exception):
+    """Bad input from the user: the command line prints ``str(err)`` and exits with code 2."""
+
+
+class ModelFileError(SynensError):
+    """A model file that is missing, foreign, damaged or of another format version."""
+
+
+class PictureError(SynensError):
+    """A picture that is missing, unreadable, empty or too large."""

@@ -1,0 +1,347 @@
+"""Jitted kernels: forward, backprop, Jacobian and its streaming products, over chunked samples.
+
+Layout: activations are ``a[node, sample]`` for one chunk of samples (float32 in production,
+float64 for exact reference checks; Numba compiles one version per dtype). Every kernel here
+takes only arrays and scalars; the wrappers in render.py and grad.py validate and pack.
+Per-chunk results go to per-chunk buffers and are summed in a fixed order, so parallel
+kernels are deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._jit import JIT, PJIT, tanh_
+
+
+@njit(**JIT)
+def _source_row(sv, a, x, y, out):
+    """Copy the values of source ``sv`` over one chunk into out (float[m])."""
+    if sv >= 0:
+        b = a[sv]
+        for i in range(out.size):
+            out[i] = b[i]
+    elif sv == -1:
+        for i in range(out.size):
+            out[i] = 1.0
+    elif sv == -2:
+        for i in range(out.size):
+            out[i] = x[i]
+    else:
+        for i in range(out.size):
+            out[i] = y[i]
+
+
+@njit(**JIT)
+def _chunk_forward(w, src, ptr, order, x, y, z, a):
+    """Forward pass over one chunk: z, a (float[N, m]) get pre-activations and activations."""
+    m = x.size
+    for k in range(order.size):
+        n = order[k]
+        zn = z[n]
+        for i in range(m):
+            zn[i] = 0.0
+        for s in range(ptr[n], ptr[n + 1]):
+            ws = w[s]
+            sv = src[s]
+            if sv >= 0:
+                b = a[sv]
+                for i in range(m):
+                    zn[i] += ws * b[i]
+            elif sv == -1:
+                for i in range(m):
+                    zn[i] += ws
+            elif sv == -2:
+                for i in range(m):
+                    zn[i] += ws * x[i]
+            else:
+                for i in range(m):
+                    zn[i] += ws * y[i]
+        an = a[n]
+        for i in range(m):
+            an[i] = tanh_(zn[i])
+
+
+@njit(**JIT)
+def _chunk_dz(w, src, ptr, order, a, d):
+    """Backprop over one chunk: d (float[N, m]) holds dL/da on entry and dL/dz on exit."""
+    m = a.shape[1]
+    for k in range(order.size - 1, -1, -1):
+        n = order[k]
+        an = a[n]
+        dn = d[n]
+        for i in range(m):
+            dn[i] *= 1.0 - an[i] * an[i]  # dL/dz = dL/da * tanh'
+        for s in range(ptr[n], ptr[n + 1]):
+            sv = src[s]
+            if sv >= 0:  # dL/da[src] += w * dL/dz
+                ws = w[s]
+                db = d[sv]
+                for i in range(m):
+                    db[i] += ws * dn[i]
+
+
+@njit(**JIT)
+def _chunk_grad(src, ptr, order, a, x, y, d, g):
+    """Accumulate dL/dw[s] = sum_i dL/dz[dst, i] * source[i] into g (float64[S])."""
+    m = x.size
+    for k in range(order.size):
+        n = order[k]
+        dn = d[n]
+        for s in range(ptr[n], ptr[n + 1]):
+            sv = src[s]
+            acc = 0.0 * dn[0]
+            if sv >= 0:
+                b = a[sv]
+                for i in range(m):
+                    acc += dn[i] * b[i]
+            elif sv == -1:
+                for i in range(m):
+                    acc += dn[i]
+            elif sv == -2:
+                for i in range(m):
+                    acc += dn[i] * x[i]
+            else:
+                for i in range(m):
+                    acc += dn[i] * y[i]
+            g[s] += acc
+
+
+@njit(**JIT)
+def _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g):
+    """Squared-error sum over one chunk (t: float[3, m], mask: float[m]); adds its grad to g."""
+    m = x.size
+    _chunk_forward(w, src, ptr, order, x, y, z, a)
+    d[:] = 0.0
+    loss = 0.0
+    for k in range(3):
+        o = outs[k]
+        ao = a[o]
+        do = d[o]
+        tk = t[k]
+        part = 0.0 * ao[0]
+        for i in range(m):
+            r = (ao[i] - tk[i]) * mask[i]
+            part += r * r
+            do[i] = 2.0 * r
+        loss += part
+    _chunk_dz(w, src, ptr, order, a, d)
+    _chunk_grad(src, ptr, order, a, x, y, d, g)
+    return loss
+
+
+@njit(**PJIT)
+def _render(w, src, ptr, order, outs, X, Y, out):
+    """Paint every chunk: X, Y float[C, CH]; out float[C, 3, CH]."""
+    n = ptr.size - 1
+    for c in prange(X.shape[0]):
+        z = np.empty((n, X.shape[1]), X.dtype)
+        a = np.empty_like(z)
+        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        for k in range(3):
+            out[c, k, :] = a[outs[k]]
+
+
+@njit(**PJIT)
+def _forward_cache(w, src, ptr, order, X, Y, Z, A):
+    """Forward pass keeping every neuron: Z, A float[C, N, CH]."""
+    for c in prange(X.shape[0]):
+        _chunk_forward(w, src, ptr, order, X[c], Y[c], Z[c], A[c])
+
+
+@njit(**PJIT)
+def _nudge(w, src, ptr, order, pos, X, Y, Z, A, s, target, delta):
+    """Propagate a change ``delta`` of weight s (target neuron ``target``) through Z, A.
+
+    Only the target and the neurons it reaches are touched; each adds w * (change of its
+    changed sources) to its cached pre-activation. ``w`` already holds the new weight.
+    """
+    n_all = ptr.size - 1
+    sv = src[s]
+    for c in prange(X.shape[0]):
+        x, y, zc, ac = X[c], Y[c], Z[c], A[c]
+        m = x.size
+        dA = np.empty((n_all, m), X.dtype)
+        hit = np.zeros(n_all, np.bool_)
+        row = np.empty(m, X.dtype)
+        _source_row(sv, ac, x, y, row)
+        zt, at, dt = zc[target], ac[target], dA[target]
+        for i in range(m):
+            zt[i] += delta * row[i]
+            new = tanh_(zt[i])
+            dt[i] = new - at[i]
+            at[i] = new
+        hit[target] = True
+        for k in range(pos[target] + 1, order.size):
+            n = order[k]
+            zn = zc[n]
+            touched = False
+            for q in range(ptr[n], ptr[n + 1]):
+                sq = src[q]
+                if sq >= 0 and hit[sq]:
+                    touched = True
+                    wq = w[q]
+                    dq = dA[sq]
+                    for i in range(m):
+                        zn[i] += wq * dq[i]
+            if touched:
+                hit[n] = True
+                an, dn = ac[n], dA[n]
+                for i in range(m):
+                    new = tanh_(zn[i])
+                    dn[i] = new - an[i]
+                    an[i] = new
+
+
+@njit(**PJIT)
+def _loss_grad(w, src, ptr, order, outs, X, Y, T, M, G, L):
+    """Full-batch squared error: T float[C, 3, CH], M float[C, CH]; G float64[C, S], L[C]."""
+    n = ptr.size - 1
+    for c in prange(X.shape[0]):
+        z = np.empty((n, X.shape[1]), X.dtype)
+        a = np.empty_like(z)
+        d = np.empty_like(z)
+        G[c, :] = 0.0
+        L[c] = _chunk_loss_grad(w, src, ptr, order, outs, X[c], Y[c], T[c], M[c], z, a, d, G[c])
+
+
+@njit(**JIT)
+def _chunk_jac(w, src, dst, ptr, order, outs, x, y, a, d, ch, cols, jc):
+    """Column block of the Jacobian of output ``ch`` for one chunk: jc float[k, m]."""
+    d[:] = 0.0
+    d[outs[ch]] = 1.0
+    _chunk_dz(w, src, ptr, order, a, d)
+    row = np.empty(x.size, x.dtype)
+    for j in range(cols.size):
+        s = cols[j]
+        _source_row(src[s], a, x, y, row)
+        dn = d[dst[s]]
+        jj = jc[j]
+        for i in range(x.size):
+            jj[i] = dn[i] * row[i]
+
+
+@njit(**PJIT)
+def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
+    """d image / d w[cols] for the first P samples: J float[P, 3, k] (pixel-major)."""
+    n = ptr.size - 1
+    ch_len = X.shape[1]
+    for c in prange(X.shape[0]):
+        z = np.empty((n, ch_len), X.dtype)
+        a = np.empty_like(z)
+        d = np.empty_like(z)
+        jc = np.empty((cols.size, ch_len), X.dtype)
+        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        lo = c * ch_len
+        m = min(ch_len, J.shape[0] - lo)
+        for ch in range(3):
+            _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
+            for i in range(m):
+                row = J[lo + i, ch]
+                for j in range(cols.size):
+                    row[j] = jc[j, i]
+
+
+@njit(**PJIT)
+def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
+    """Streaming sum over masked pixels and channels of J[p, c, s]^2.
+
+    masks float[C, G, CH] (a pixel may be in several groups); out float64[C, G, k].
+    """
+    n = ptr.size - 1
+    k = cols.size
+    for c in prange(X.shape[0]):
+        z = np.empty((n, X.shape[1]), X.dtype)
+        a = np.empty_like(z)
+        d = np.empty_like(z)
+        jc = np.empty((k, X.shape[1]), X.dtype)
+        out[c] = 0.0
+        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        for ch in range(3):
+            _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
+            for g in range(masks.shape[1]):
+                mg = masks[c, g]
+                for j in range(k):
+                    jj = jc[j]
+                    acc = 0.0 * jj[0]
+                    for i in range(jj.size):
+                        acc += mg[i] * jj[i] * jj[i]
+                    out[c, g, j] += acc
+
+
+@njit(**PJIT)
+def _jac_gram(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
+    """Streaming JᵀJ over masked pixels: out float64[C, G, k, k] (lower triangle filled)."""
+    n = ptr.size - 1
+    k = cols.size
+    for c in prange(X.shape[0]):
+        z = np.empty((n, X.shape[1]), X.dtype)
+        a = np.empty_like(z)
+        d = np.empty_like(z)
+        jc = np.empty((k, X.shape[1]), X.dtype)
+        mj = np.empty(X.shape[1], X.dtype)
+        out[c] = 0.0
+        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        for ch in range(3):
+            _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
+            for g in range(masks.shape[1]):
+                mg = masks[c, g]
+                for p in range(k):
+                    jp = jc[p]
+                    for i in range(mj.size):
+                        mj[i] = mg[i] * jp[i]
+                    for q in range(p + 1):
+                        jq = jc[q]
+                        acc = 0.0 * jq[0]
+                        for i in range(mj.size):
+                            acc += mj[i] * jq[i]
+                        out[c, g, p, q] += acc
+
+
+@njit(**JIT)
+def _adam_epoch(w64, w, src, ptr, order, outs, xs, ys, ts, perm, batch, lr, l2, m, v, step):
+    """One epoch of mini-batch Adam over samples xs, ys float[P], ts float[3, P].
+
+    ``perm`` int64[P] is the visiting order; batches of ``batch`` samples (≤ one chunk, the
+    last one masked). w64 float64[S] are the master weights, w their kernel-dtype copy;
+    m, v float64[S] the Adam moments; step int64[1] the step count. Returns the sum of
+    squared errors seen during the epoch (float).
+    """
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    n_samples = perm.size
+    n = ptr.size - 1
+    z = np.empty((n, batch), w.dtype)
+    a = np.empty_like(z)
+    d = np.empty_like(z)
+    x = np.empty(batch, w.dtype)
+    y = np.empty_like(x)
+    t = np.empty((3, batch), w.dtype)
+    mask = np.empty_like(x)
+    g = np.empty(w.size, np.float64)
+    total = 0.0
+    for lo in range(0, n_samples, batch):
+        cnt = min(batch, n_samples - lo)
+        for i in range(batch):
+            if i < cnt:
+                p = perm[lo + i]
+                x[i] = xs[p]
+                y[i] = ys[p]
+                for k in range(3):
+                    t[k, i] = ts[k, p]
+                mask[i] = 1.0
+            else:
+                mask[i] = 0.0
+        g[:] = 0.0
+        total += _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g)
+        step[0] += 1
+        c1 = 1.0 - b1 ** step[0]
+        c2 = 1.0 - b2 ** step[0]
+        scale = 1.0 / (3.0 * cnt)
+        for s in range(w.size):
+            gs = g[s] * scale + 2.0 * l2 * w64[s]
+            m[s] = b1 * m[s] + (1.0 - b1) * gs
+            v[s] = b2 * v[s] + (1.0 - b2) * gs * gs
+            w64[s] -= lr * (m[s] / c1) / (np.sqrt(v[s] / c2) + eps)
+            w[s] = w64[s]
+    return total

@@ -1,0 +1,1 @@
+"""synens.tui: the Textual explorer and the headless command line."""
