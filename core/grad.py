@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels as K
-from .grid import Grid, Samples, grid, pack, unchunked
+from .grid import Grid, Samples, chunked, grid, pack
 from .topology import Topology
 
 
@@ -50,8 +50,6 @@ def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int, synap
 
 
 def _masks(g: Grid, masks: np.ndarray) -> np.ndarray:
-    from .grid import chunked
-
     m = np.asarray(masks)
     if m.ndim != 3 or m.shape[1:] != (g.height, g.width):
         raise ValueError(f"masks must have shape (G, {g.height}, {g.width})")
