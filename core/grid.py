@@ -39,13 +39,13 @@ class NetArrays(NamedTuple):
 
 
 def pack(topo: Topology, weights: np.ndarray, dtype=np.float32) -> NetArrays:
-    """Kernel arrays for ``topo`` with ``weights`` (float[S]) cast to ``dtype``."""
+    """Kernel arrays for ``topo`` with a private copy of ``weights`` (float[S]) as ``dtype``."""
     w = np.asarray(weights)
     if w.shape != (topo.n_synapses,):
         raise ValueError(f"expected {topo.n_synapses} weights, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
         raise ValueError("weights must be finite")
-    return NetArrays(np.ascontiguousarray(w, dtype=dtype), topo.src, topo.dst, topo.ptr,
+    return NetArrays(np.array(w, dtype=dtype, copy=True), topo.src, topo.dst, topo.ptr,
                      topo.order, topo.outputs)
 
 

@@ -330,7 +330,11 @@ def _adam_epoch(w64, w, src, ptr, order, outs, xs, ys, ts, perm, batch, lr, l2, 
                 for k in range(3):
                     t[k, i] = ts[k, p]
                 mask[i] = 1.0
-            else:
+            else:  # padding: finite values, masked out of loss and gradient
+                x[i] = 0.0
+                y[i] = 0.0
+                for k in range(3):
+                    t[k, i] = 0.0
                 mask[i] = 0.0
         g[:] = 0.0
         total += _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g)

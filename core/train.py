@@ -31,7 +31,7 @@ class TrainConfig:
     batch: int = 64
     lr: float = 0.01
     l2: float = 0.0
-    adam_share: float = 0.3
+    adam_share: float = 0.2
 
     def validate(self) -> None:
         from .errors import SynensError

@@ -1,0 +1,199 @@
+"""Plain NumPy reference of every kernel, written independently of core/kernels.py.
+
+Everything here is float64 with ``np.tanh`` and reads only a topology's ``src``, ``dst``,
+``n_neurons`` and ``outputs``: the topological order is recomputed here (depth-first), so the
+kernels' ``order`` and ``ptr`` are checked, not trusted. Shapes follow the core API: samples
+are float64[P]; targets float64[3, P]; images float64[H, W, 3]; Jacobians float64[H, W, 3, S].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BIAS, X_IN, Y_IN = -1, -2, -3
+
+
+def pixel_coords(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres, row-major (sample i*W + j is row i, column j), y down: float64[H*W] x2."""
+    x = np.empty(height * width)
+    y = np.empty(height * width)
+    for i in range(height):
+        for j in range(width):
+            x[i * width + j] = -1.0 + 2.0 * (j + 0.5) / width
+            y[i * width + j] = -1.0 + 2.0 * (i + 0.5) / height
+    return x, y
+
+
+def topo_order(src, dst, n: int) -> list[int]:
+    """A topological order of the neurons by depth-first search (raises on a cycle)."""
+    parents: list[list[int]] = [[] for _ in range(n)]
+    for s, d in zip(np.asarray(src).tolist(), np.asarray(dst).tolist(), strict=True):
+        if s >= 0:
+            parents[d].append(s)
+    state = [0] * n  # 0 new, 1 on the stack, 2 done
+    order: list[int] = []
+
+    def visit(u: int) -> None:
+        if state[u] == 2:
+            return
+        if state[u] == 1:
+            raise ValueError("cycle")
+        state[u] = 1
+        for p in parents[u]:
+            visit(p)
+        state[u] = 2
+        order.append(u)
+
+    for u in range(n):
+        visit(u)
+    return order
+
+
+def reachable(src, dst, n: int, start: int) -> set[int]:
+    """Brute force: every neuron with a directed path from ``start`` (start included)."""
+    pairs = [(int(s), int(d)) for s, d in zip(src, dst, strict=True) if s >= 0]
+    seen = {start}
+    grew = True
+    while grew:
+        grew = False
+        for s, d in pairs:
+            if s in seen and d not in seen:
+                seen.add(d)
+                grew = True
+    return seen
+
+
+def _source_value(sv: int, a: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if sv == BIAS:
+        return np.ones_like(x)
+    if sv == X_IN:
+        return x
+    if sv == Y_IN:
+        return y
+    return a[sv]
+
+
+def forward(topo, w, x, y) -> np.ndarray:
+    """Every neuron's activation at samples x, y (float64[P]): float64[N, P]."""
+    w = np.asarray(w, np.float64)
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    a = np.zeros((topo.n_neurons, x.size))
+    for n in topo_order(topo.src, topo.dst, topo.n_neurons):
+        z = np.zeros(x.size)
+        for s in range(topo.n_synapses):
+            if topo.dst[s] == n:
+                z = z + w[s] * _source_value(int(topo.src[s]), a, x, y)
+        a[n] = np.tanh(z)
+    return a
+
+
+def render(topo, w, width: int, height: int) -> np.ndarray:
+    """The painting float64[H, W, 3]."""
+    x, y = pixel_coords(width, height)
+    a = forward(topo, w, x, y)
+    return a[topo.outputs].T.reshape(height, width, 3)
+
+
+def activations(topo, w, width: int, height: int) -> np.ndarray:
+    """Every neuron over the plane: float64[N, H, W]."""
+    x, y = pixel_coords(width, height)
+    return forward(topo, w, x, y).reshape(topo.n_neurons, height, width)
+
+
+def backward(topo, w, a, x, y, da_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse pass from a seed dL/da on the 3 outputs (float64[3, P]).
+
+    Returns (dL/dz float64[N, P], dL/dw per sample float64[S, P]).
+    """
+    w = np.asarray(w, np.float64)
+    da = np.zeros_like(a)
+    for k in range(3):
+        da[topo.outputs[k]] += da_out[k]
+    dz = np.zeros_like(a)
+    gw = np.zeros((topo.n_synapses, a.shape[1]))
+    for n in reversed(topo_order(topo.src, topo.dst, topo.n_neurons)):
+        dz[n] = da[n] * (1.0 - a[n] ** 2)  # a = tanh(z)  =>  da/dz = 1 - a^2
+        for s in range(topo.n_synapses):
+            if topo.dst[s] == n:
+                sv = int(topo.src[s])
+                gw[s] = dz[n] * _source_value(sv, a, x, y)  # z += w*src  =>  dz/dw = src
+                if sv >= 0:
+                    da[sv] = da[sv] + w[s] * dz[n]  # dz/dsrc = w
+    return dz, gw
+
+
+def sse_and_grad(topo, w, x, y, t) -> tuple[float, np.ndarray]:
+    """Sum over samples and channels of squared error, and its gradient float64[S]."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    a = forward(topo, w, x, y)
+    r = a[topo.outputs] - np.asarray(t, np.float64)
+    _, gw = backward(topo, w, a, x, y, 2.0 * r)
+    return float(np.sum(r * r)), gw.sum(axis=1)
+
+
+def loss(topo, w, x, y, t, l2: float = 0.0) -> float:
+    """Mean squared error over samples and the 3 channels, plus l2 * |w|^2."""
+    a = forward(topo, w, x, y)
+    r = a[topo.outputs] - np.asarray(t, np.float64)
+    w = np.asarray(w, np.float64)
+    return float(np.sum(r * r) / (3 * np.size(x)) + l2 * np.dot(w, w))
+
+
+def loss_and_grad(topo, w, x, y, t, l2: float = 0.0) -> tuple[float, np.ndarray]:
+    """``loss`` and its gradient float64[S]."""
+    sse, g = sse_and_grad(topo, w, x, y, t)
+    w = np.asarray(w, np.float64)
+    scale = 1.0 / (3 * np.size(x))
+    return sse * scale + l2 * float(np.dot(w, w)), g * scale + 2.0 * l2 * w
+
+
+def jacobian(topo, w, width: int, height: int) -> np.ndarray:
+    """d(painting)/d(w) by one reverse pass per output channel: float64[H, W, 3, S]."""
+    x, y = pixel_coords(width, height)
+    a = forward(topo, w, x, y)
+    jac = np.zeros((x.size, 3, topo.n_synapses))
+    for k in range(3):
+        seed = np.zeros((3, x.size))
+        seed[k] = 1.0
+        _, gw = backward(topo, w, a, x, y, seed)
+        jac[:, k, :] = gw.T
+    return jac.reshape(height, width, 3, topo.n_synapses)
+
+
+def jac_sumsq(jac: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """sum over pixels p and channels c of masks[g, p] * J[p, c, s]^2: float64[G, S]."""
+    j2 = np.sum(jac.astype(np.float64) ** 2, axis=2)  # [H, W, S]
+    return np.einsum("ghw,hws->gs", np.asarray(masks, np.float64), j2)
+
+
+def jac_gram(jac: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """sum over p, c of masks[g, p] * J[p, c, s] * J[p, c, t]: float64[G, S, S]."""
+    j = jac.astype(np.float64)
+    return np.einsum("ghw,hwcs,hwct->gst", np.asarray(masks, np.float64), j, j)
+
+
+def adam_epoch(topo, w, xs, ys, ts, perm, batch: int, lr: float, l2: float, m, v, step: int):
+    """One epoch of mini-batch Adam (b1=0.9, b2=0.999, eps=1e-8).
+
+    Each batch's gradient is d(sum of squared errors)/dw / (3 * batch count) + 2 * l2 * w.
+    Returns (w, m, v, step, total sum of squared errors seen).
+    """
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    w = np.array(w, np.float64)
+    m = np.array(m, np.float64)
+    v = np.array(v, np.float64)
+    total = 0.0
+    for lo in range(0, len(perm), batch):
+        idx = perm[lo:lo + batch]
+        sse, g = sse_and_grad(topo, w, xs[idx], ys[idx], ts[:, idx])
+        total += sse
+        step += 1
+        g = g / (3.0 * idx.size) + 2.0 * l2 * w
+        m = b1 * m + (1.0 - b1) * g
+        v = b2 * v + (1.0 - b2) * g * g
+        m_hat = m / (1.0 - b1 ** step)
+        v_hat = v / (1.0 - b2 ** step)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w, m, v, step, total
