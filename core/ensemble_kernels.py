@@ -1,0 +1,212 @@
+"""Streaming Jacobian products split by region: samples of R and of O in separate chunks.
+
+A region analysis needs sums over R and over O. Instead of masking every chunk twice, the
+pixels of R and of O go into separate chunks (R's first), so each pixel is processed once and
+the per-chunk results are summed per group. ``_gram_chunks`` is a register-blocked JᵀJ
+(4×4 tiles) over each chunk's valid samples; the Jacobian columns come from the kernels of
+kernels.py. The Jacobian is never held: one chunk of k columns at a time.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from . import kernels as K
+from ._jit import JIT, PJIT
+from .grid import grid, pack, pixel_coords, samples, unchunked
+from .topology import Topology
+
+
+class SplitSamples(NamedTuple):
+    """Chunked samples, R's chunks first: x, y, mask float[C, CH]; R has chunks [0, c_in)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    mask: np.ndarray
+    c_in: int
+    n_in: int
+    n_out: int
+
+
+def split_samples(width: int, height: int, region, dtype=np.float32) -> SplitSamples:
+    """The pixels of the rectangle ``region`` (x0, y0, x1, y1) and of the rest, chunked apart."""
+    x0, y0, x1, y1 = region
+    x, y = pixel_coords(width, height)
+    inside = np.zeros((height, width), bool)
+    inside[y0:y1, x0:x1] = True
+    inside = inside.ravel()
+    r = samples(x[inside], y[inside], dtype)
+    o = samples(x[~inside], y[~inside], dtype)
+    return SplitSamples(np.concatenate([r.x, o.x]), np.concatenate([r.y, o.y]),
+                        np.concatenate([r.mask, o.mask]), r.x.shape[0], r.n, o.n)
+
+
+@njit(**JIT)
+def _syrk_lower(jc, k, g):
+    """g[p, q] += sum_i jc[p, i] * jc[q, i] for the 4×4 tiles with q0 <= p0 (float64 g).
+
+    jc float[k4, m] with k4 a multiple of 4 (rows k.. are zero); tiles on the diagonal are
+    written in full, so only g's lower triangle is meaningful.
+    """
+    m = jc.shape[1]
+    for p0 in range(0, k, 4):
+        r0, r1, r2, r3 = jc[p0], jc[p0 + 1], jc[p0 + 2], jc[p0 + 3]
+        for q0 in range(0, p0 + 1, 4):
+            s0, s1, s2, s3 = jc[q0], jc[q0 + 1], jc[q0 + 2], jc[q0 + 3]
+            z = r0[0] - r0[0]
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = z
+            c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = z
+            for i in range(m):
+                a0, a1, a2, a3 = r0[i], r1[i], r2[i], r3[i]
+                b0, b1, b2, b3 = s0[i], s1[i], s2[i], s3[i]
+                c00 += a0 * b0
+                c01 += a0 * b1
+                c02 += a0 * b2
+                c03 += a0 * b3
+                c10 += a1 * b0
+                c11 += a1 * b1
+                c12 += a1 * b2
+                c13 += a1 * b3
+                c20 += a2 * b0
+                c21 += a2 * b1
+                c22 += a2 * b2
+                c23 += a2 * b3
+                c30 += a3 * b0
+                c31 += a3 * b1
+                c32 += a3 * b2
+                c33 += a3 * b3
+            g[p0, q0] += c00
+            g[p0, q0 + 1] += c01
+            g[p0, q0 + 2] += c02
+            g[p0, q0 + 3] += c03
+            g[p0 + 1, q0] += c10
+            g[p0 + 1, q0 + 1] += c11
+            g[p0 + 1, q0 + 2] += c12
+            g[p0 + 1, q0 + 3] += c13
+            g[p0 + 2, q0] += c20
+            g[p0 + 2, q0 + 1] += c21
+            g[p0 + 2, q0 + 2] += c22
+            g[p0 + 2, q0 + 3] += c23
+            g[p0 + 3, q0] += c30
+            g[p0 + 3, q0 + 1] += c31
+            g[p0 + 3, q0 + 2] += c32
+            g[p0 + 3, q0 + 3] += c33
+
+
+@njit(**PJIT)
+def _gram_chunks(w, src, dst, ptr, order, outs, X, Y, M, cols, out):
+    """JᵀJ of each chunk over its valid samples (M[c, i] = 1) and the 3 channels.
+
+    X, Y, M float[C, CH]; cols int32[k]; out float64[C, k4, k4] (k4 = k rounded up to 4;
+    lower triangle filled, see _syrk_lower).
+    """
+    n = ptr.size - 1
+    k = cols.size
+    k4 = out.shape[1]
+    ch_len = X.shape[1]
+    for c in prange(X.shape[0]):
+        z = np.empty((n, ch_len), X.dtype)
+        a = np.empty_like(z)
+        d = np.empty_like(z)
+        jc = np.zeros((k4, ch_len), X.dtype)
+        jk = jc[:k]
+        mc = M[c]
+        out[c] = 0.0
+        K._chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        for ch in range(3):
+            K._chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jk)
+            for j in range(k):
+                row = jk[j]
+                for i in range(ch_len):
+                    row[i] *= mc[i]
+            _syrk_lower(jc, k4, out[c])
+
+
+@njit(**PJIT)
+def _jvp(w, src, ptr, order, outs, X, Y, V, out):
+    """Forward-mode J v of the painting for each direction: V float[D, S] (weight changes);
+    out float[C, D, 3, CH]. The tangent of neuron n is (1 - a_n²) Σ_s (v_s src_s + w_s t_src).
+    """
+    n = ptr.size - 1
+    ch_len = X.shape[1]
+    for c in prange(X.shape[0]):
+        x, y = X[c], Y[c]
+        z = np.empty((n, ch_len), X.dtype)
+        a = np.empty_like(z)
+        t = np.empty_like(z)
+        row = np.empty(ch_len, X.dtype)
+        K._chunk_forward(w, src, ptr, order, x, y, z, a)
+        for dd in range(V.shape[0]):
+            v = V[dd]
+            for k in range(order.size):
+                nn = order[k]
+                tn = t[nn]
+                tn[:] = 0.0
+                for s in range(ptr[nn], ptr[nn + 1]):
+                    sv = src[s]
+                    vs = v[s]
+                    if vs != 0.0:
+                        K._source_row(sv, a, x, y, row)
+                        for i in range(ch_len):
+                            tn[i] += vs * row[i]
+                    if sv >= 0:
+                        ws = w[s]
+                        ts = t[sv]
+                        for i in range(ch_len):
+                            tn[i] += ws * ts[i]
+                an = a[nn]
+                for i in range(ch_len):
+                    tn[i] *= 1.0 - an[i] * an[i]
+            for ch in range(3):
+                out[c, dd, ch, :] = t[outs[ch]]
+
+
+def jvp(topo: Topology, weights: np.ndarray, directions: np.ndarray, width: int, height: int,
+        dtype=np.float32) -> np.ndarray:
+    """J v at W×H for each row v of directions (float[D, S]): float[D, H, W, 3], exact."""
+    g = grid(width, height, dtype)
+    net = pack(topo, weights, dtype)
+    v = np.ascontiguousarray(np.atleast_2d(directions), dtype=dtype)
+    if v.shape[1] != topo.n_synapses:
+        raise ValueError(f"directions must have {topo.n_synapses} columns")
+    s = g.samples
+    out = np.empty((s.x.shape[0], v.shape[0], 3, s.x.shape[1]), dtype)
+    _jvp(net.w, net.src, net.ptr, net.order, net.outs, s.x, s.y, v, out)
+    flat = unchunked(out, s.n)  # [D, 3, P]
+    return np.ascontiguousarray(flat.transpose(0, 2, 1)).reshape(v.shape[0], height, width, 3)
+
+
+def _cols(topo: Topology, synapses) -> np.ndarray:
+    cols = np.arange(topo.n_synapses) if synapses is None else np.asarray(synapses).ravel()
+    if cols.size and (cols.min() < 0 or cols.max() >= topo.n_synapses):
+        raise IndexError(f"synapse ids must lie in 0..{topo.n_synapses - 1}")
+    return cols.astype(np.int32)
+
+
+def split_sumsq(topo: Topology, weights: np.ndarray, split: SplitSamples,
+                synapses=None) -> np.ndarray:
+    """Sum over R's (row 0) and O's (row 1) pixels and the 3 channels of J²: float64[2, k]."""
+    net = pack(topo, weights, split.x.dtype)
+    cols = _cols(topo, synapses)
+    out = np.empty((split.x.shape[0], 1, cols.size), np.float64)
+    K._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, split.x, split.y,
+                 np.ascontiguousarray(split.mask[:, None, :]), cols, out)
+    return np.stack([out[:split.c_in, 0].sum(axis=0), out[split.c_in:, 0].sum(axis=0)])
+
+
+def split_gram(topo: Topology, weights: np.ndarray, split: SplitSamples,
+               synapses) -> np.ndarray:
+    """JᵀJ over R's (0) and O's (1) pixels and the 3 channels: float64[2, k, k], symmetric."""
+    net = pack(topo, weights, split.x.dtype)
+    cols = _cols(topo, synapses)
+    k = cols.size
+    k4 = max(4, -(-k // 4) * 4)
+    out = np.empty((split.x.shape[0], k4, k4), np.float64)
+    _gram_chunks(net.w, net.src, net.dst, net.ptr, net.order, net.outs, split.x, split.y,
+                 split.mask, cols, out)
+    low = np.stack([out[:split.c_in].sum(axis=0), out[split.c_in:].sum(axis=0)])
+    low = np.tril(low[:, :k, :k])
+    return low + np.tril(low, -1).transpose(0, 2, 1)

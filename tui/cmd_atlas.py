@@ -1,0 +1,60 @@
+"""``synens-tui atlas``: the ensemble atlas (NMF parts of the change maps) as text, JSON, PNG."""
+
+from __future__ import annotations
+
+import argparse
+
+from synens.core.errors import SynensError
+
+HELP = "the ensemble atlas: NMF parts of the change maps and neuron participation"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``atlas`` to the subparsers and return its parser."""
+    from synens.tui.cmd_report import add_output_options
+
+    p = subparsers.add_parser("atlas", help=HELP, description=HELP + ".")
+    p.add_argument("model", metavar="MODEL", help="model file (.npz)")
+    p.add_argument("-k", type=int, default=None, metavar="K",
+                   help="number of parts (1..number of synapses; default: the SVD-energy rule)")
+    p.add_argument("--seed", type=int, default=0, help="NMF seed (default 0)")
+    p.add_argument("--png", metavar="OUT.png", default=None,
+                   help="also write a PNG: the picture beside each part's map")
+    add_output_options(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, compute the atlas and print or write it (and the PNG)."""
+    from synens.core.model import load_model
+    from synens.tui.cli import check_output
+    from synens.tui.cmd_report import emit
+
+    model = load_model(args.model)
+    n = model.topo.n_synapses
+    if args.k is not None and not 1 <= args.k <= n:
+        raise SynensError(f"K must lie in 1..{n} (the number of synapses), got {args.k}")
+    if args.output is not None:
+        check_output(args.output, args.force)
+    png = check_output(args.png, args.force) if args.png is not None else None
+    from synens.core.atlas import atlas_picture, ensemble_atlas
+    from synens.core.report import dumps
+    from synens.core.report_maps import atlas_report_json, atlas_report_text
+
+    atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed)
+    if args.format == "json":
+        text = dumps(atlas_report_json(atlas, model.topo, model.size, model.path))
+    else:
+        text = atlas_report_text(atlas, model.topo, model.size, model.path)
+    if png is not None:
+        _write_png(atlas_picture(atlas, model.image), png)
+    emit(text, args.output, args.force)
+    return 0
+
+
+def _write_png(rgb, path) -> None:
+    from PIL import Image
+    from synens.core.atomic import write_atomic
+
+    image = Image.fromarray(rgb)
+    write_atomic(path, lambda fh: image.save(fh, format="PNG"))

@@ -1,0 +1,54 @@
+"""``synens-tui basis``: neurons vs random directions vs synapse ensembles, with statistics."""
+
+from __future__ import annotations
+
+import argparse
+
+from synens.core.errors import SynensError
+
+HELP = "the basis test: single neurons vs random directions vs synapse ensembles"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``basis`` to the subparsers and return its parser."""
+    from synens.tui.cmd_report import add_output_options
+
+    p = subparsers.add_parser("basis", help=HELP, description=HELP + ".")
+    p.add_argument("model", metavar="MODEL", help="model file (.npz)")
+    p.add_argument("--layer", type=int, default=None, metavar="L",
+                   help="hidden layer (1 = nearest the inputs; default: the last hidden layer)")
+    p.add_argument("--random", type=int, default=200, metavar="N",
+                   help="random directions drawn (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
+    add_output_options(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, run the test and print or write the report."""
+    from synens.core.basis import LayerError, hidden_layers
+    from synens.core.model import load_model
+    from synens.tui.cli import check_output
+    from synens.tui.cmd_report import emit
+
+    if not 1 <= args.random <= 100_000:
+        raise SynensError(f"--random must lie in 1..100000, got {args.random}")
+    model = load_model(args.model)
+    n_layers = len(hidden_layers(model.topo))
+    if args.layer is not None and not 1 <= args.layer <= n_layers:
+        raise LayerError(f"layer {args.layer} does not exist: the network has hidden layers "
+                         f"1..{n_layers}")
+    if args.output is not None:
+        check_output(args.output, args.force)
+    from synens.core.basis import basis_test
+    from synens.core.report import dumps
+    from synens.core.report_maps import basis_report_json, basis_report_text
+
+    res = basis_test(model.topo, model.weights, model.image, args.layer, n_random=args.random,
+                     seed=args.seed)
+    if args.format == "json":
+        text = dumps(basis_report_json(res, model.size, model.path))
+    else:
+        text = basis_report_text(res, model.size, model.path)
+    emit(text, args.output, args.force)
+    return 0
