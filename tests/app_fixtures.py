@@ -1,0 +1,34 @@
+"""A small fixed model for the explorer's tests, built by code (hidden 4,4; 32×24 picture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from synens.core.model import Model, make_meta, save_model
+from synens.core.topology import layered
+from synens.core.train import TrainConfig, train
+
+W, H = 32, 24
+
+
+def picture() -> np.ndarray:
+    """A deterministic picture of flat shapes: uint8[24, 32, 3]."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    img = np.empty((H, W, 3), np.uint8)
+    img[:] = (236, 228, 204)
+    img[(xx >= 3) & (xx < 14) & (yy >= 3) & (yy < 12)] = (200, 40, 40)
+    img[(xx - 22) ** 2 + (yy - 8) ** 2 < 36] = (40, 90, 200)
+    img[(yy >= 15) & (yy < 21) & (xx >= 6) & (xx < 28)] = (250, 190, 30)
+    return img
+
+
+def small_model(path: Path) -> Model:
+    """Train the small network for a few seeded epochs, save it to ``path`` and return it."""
+    topo = layered((4, 4))
+    img = picture()
+    result = train(topo, img, TrainConfig(seed=3, epochs=150))
+    meta = make_meta(topo, seed=3, epochs=result.epochs, rmse=result.rmse, picture="shapes")
+    model = Model(topo, result.weights, img, meta, path=str(path))
+    save_model(model, path)
+    return model

@@ -1,0 +1,138 @@
+"""Real-terminal test: the installed ``synens-tui`` inside tmux, read back with capture-pane -e."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+from app_fixtures import small_model
+
+TMUX = shutil.which("tmux")
+APP = shutil.which("synens-tui")
+pytestmark = [
+    pytest.mark.skipif(TMUX is None, reason="tmux is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(APP is None, reason="synens-tui is not installed (pip install -e .)"),
+]
+COLS, ROWS = 140, 40
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+class Tmux:
+    """One detached tmux server and session running a command."""
+
+    def __init__(self, command: list[str], cwd, env: dict[str, str]) -> None:
+        self.sock = f"synens-test-{uuid.uuid4().hex[:8]}"
+        self.conf = cwd / "tmux.conf"  # the size must hold before the app starts
+        self.conf.write_text(f"set -g default-size {COLS}x{ROWS}\nset -g status off\n")
+        args = ["new-session", "-d", "-s", "t", "-x", str(COLS), "-y", str(ROWS)]
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        self.tmux(*args, " ".join(command), cwd=cwd)
+
+    def tmux(self, *args: str, cwd=None) -> str:
+        # COLUMNS/LINES (pytest may set them) would override the pane's real size
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX")}
+        out = subprocess.run([TMUX, "-L", self.sock, "-f", str(self.conf), *args], cwd=cwd,
+                             env=env, capture_output=True, text=True, timeout=30, check=True)
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "t", key)
+            time.sleep(0.05)
+
+    def screen(self, escapes: bool = False) -> str:
+        return self.tmux("capture-pane", "-t", "t", "-p", *(["-e"] if escapes else []))
+
+    def wait_for(self, predicate, timeout: float = 60.0, escapes: bool = False) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen(escapes)
+            if predicate(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; the screen shows:\n{self.screen()}")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        subprocess.run([TMUX, "-L", self.sock, "-f", str(self.conf), "kill-server"],
+                       capture_output=True, timeout=30)
+
+
+def weight_of(screen: str, synapse: int) -> str:
+    """The weight column of a synapse's line in the table."""
+    m = re.search(rf"^.*?\s{synapse} bias→0\s+([+-]\d+\.\d+)", screen, re.M)
+    assert m, screen
+    return m.group(1)
+
+
+def truecolor_half_blocks(escaped: str) -> int:
+    """Count '▀' cells whose foreground and background are both 24-bit (38;2 / 48;2) colours.
+
+    capture-pane -e writes only the changes of the SGR state, one sequence per attribute.
+    """
+    count, fg, bg, pos = 0, False, False, 0
+    for m in SGR.finditer(escaped):
+        if fg and bg:
+            count += escaped.count("▀", pos, m.start())
+        codes = m.group(1).split(";") if m.group(1) else ["0"]
+        i = 0
+        while i < len(codes):
+            c = codes[i]
+            if c in ("0", ""):
+                fg = bg = False
+            elif c in ("38", "48"):
+                rgb = codes[i + 1] == "2"
+                fg, bg = (rgb, bg) if c == "38" else (fg, rgb)
+                i += 4 if rgb else 2
+            elif c == "39" or c.startswith("3") and len(c) == 2:
+                fg = False
+            elif c == "49" or c.startswith("4") and len(c) == 2:
+                bg = False
+            i += 1
+        pos = m.end()
+    if fg and bg:
+        count += escaped.count("▀", pos)
+    return count
+
+
+def test_synens_tui_in_tmux(tmp_path):
+    model = tmp_path / "small.npz"
+    small_model(model)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    env = {"COLORTERM": "truecolor", "TERM": "xterm-256color"}
+    term = Tmux([APP, str(model), "--report-dir", str(reports)], tmp_path, env)
+    try:
+        screen = term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
+        assert "truecolor" in screen
+        escaped = term.wait_for(lambda s: truecolor_half_blocks(s) > 200, escapes=True)
+        assert truecolor_half_blocks(escaped) > 200
+        before = weight_of(screen, 0)
+        term.keys("l")
+        after = weight_of(term.wait_for(lambda s: weight_of(s, 0) != before), 0)
+        assert float(after) == pytest.approx(float(before) + 0.05, abs=2e-3)
+        term.keys("u")
+        term.wait_for(lambda s: weight_of(s, 0) == before and "unsaved" not in s)
+        term.keys("s", "Left", "Up", "Up", "Space", "Right", "Right", "Right", "Down", "Enter")
+        screen = term.wait_for(lambda s: "ensemble:" in s)
+        rect = re.search(r"region (\d+,\d+,\d+,\d+)", screen).group(1)
+        term.keys("d")
+        deadline = time.monotonic() + 30
+        while not list(reports.glob("*.txt")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (dump,) = reports.glob("*.txt")
+        assert dump.name == f"synens-report-{rect.replace(',', '-')}.txt"
+        cli = subprocess.run([APP, "report", str(model), "--region", rect], capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        summary = [line for line in cli.splitlines() if line.startswith("ensemble:")]
+        assert summary and summary[0] in dump.read_text().splitlines()
+        assert summary[0] in term.screen()  # the ensemble pane shows the same line
+        term.keys("q")
+    finally:
+        term.close()

@@ -1,0 +1,156 @@
+"""Launching the explorer: its command-line options, the default model, MODEL or PICTURE."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from synens.core.errors import SynensError
+
+DEFAULT_MODEL = "default.npz"
+TRAIN_SECONDS = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the explorer's options to ``parser`` and return it."""
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="MODEL|PICTURE",
+        help="a model file (.npz) to explore, or a picture to train a new "
+        "network on inside the app (default: the shipped model)",
+    )
+    parser.add_argument(
+        "--colors",
+        choices=("truecolor", "256"),
+        default=None,
+        help="force the colour mode (default: truecolor when COLORTERM says so)",
+    )
+    parser.add_argument(
+        "--report-dir",
+        default=".",
+        metavar="DIR",
+        help="folder for reports written with d (default: current folder)",
+    )
+    parser.add_argument(
+        "--save-dir",
+        default=".",
+        metavar="DIR",
+        help="folder for saved, autosaved and newly trained models (default: .)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=128,
+        help="PICTURE: longer side of the training picture (default 128)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="PICTURE: random seed (default 0)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=TRAIN_SECONDS,
+        help=f"PICTURE: training time in seconds (default {TRAIN_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--sweep",
+        default="-0.8,0.3",
+        metavar="LO,HI",
+        help="range of the w sweep, written --sweep=LO,HI (default -0.8,0.3, as in the article)",
+    )
+    return parser
+
+
+def parse_sweep(text: str) -> tuple[float, float]:
+    """'-0.8,0.3' -> (-0.8, 0.3); one-line SynensError when malformed."""
+    try:
+        lo, hi = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise SynensError(f"--sweep must be two numbers LO,HI, got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+        raise SynensError(f"--sweep needs two different finite numbers, got {text!r}")
+    return lo, hi
+
+
+def default_model_path() -> Path:
+    """The shipped default model (assets/default.npz)."""
+    return Path(str(resources.files("synens.assets") / DEFAULT_MODEL))
+
+
+def is_model_file(path: Path) -> bool:
+    """True for .npz files and anything that starts like a zip archive."""
+    if path.suffix.lower() == ".npz":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def open_target(args: argparse.Namespace):
+    """(model, train_to): the Model to show, and where to save it after a PICTURE launch."""
+    from synens.core.model import Model, load_model, make_meta
+    from synens.core.picture import load_picture
+    from synens.core.topology import layered
+    from synens.core.train import init_weights
+
+    from .workers import unique_path
+
+    target = getattr(args, "target", None)
+    if target is None:
+        path = default_model_path()
+        if not path.exists():
+            raise SynensError(
+                f"the shipped default model is missing ({path}); give a MODEL.npz or a PICTURE"
+            )
+        return load_model(path), None
+    path = Path(target)
+    if is_model_file(path):
+        return load_model(path), None
+    seed = int(getattr(args, "seed", 0))
+    if seed < 0:
+        raise SynensError("--seed must be 0 or more")
+    image = load_picture(path, int(getattr(args, "size", 128)))
+    topo = layered()
+    meta = make_meta(topo, seed=seed, picture=path.name)
+    model = Model(topo, init_weights(topo, seed), np.ascontiguousarray(image), meta, path=None)
+    save_dir = Path(getattr(args, "save_dir", ".") or ".")
+    return model, unique_path(save_dir, path.stem, ".npz")
+
+
+def check_folder(folder: str, what: str) -> str:
+    p = Path(folder)
+    if not p.is_dir():
+        raise SynensError(f"{what} {folder} is not an existing folder")
+    return folder
+
+
+def run(args: argparse.Namespace, app_class) -> int:
+    """Build and run the app; print where unsaved edits were kept, if they were."""
+    from .canvas import preferred_color_mode
+
+    report_dir = check_folder(getattr(args, "report_dir", ".") or ".", "--report-dir")
+    save_dir = check_folder(getattr(args, "save_dir", ".") or ".", "--save-dir")
+    sweep = parse_sweep(getattr(args, "sweep", "-0.8,0.3"))
+    seconds = float(getattr(args, "seconds", TRAIN_SECONDS))
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SynensError("--seconds must be a positive number")
+    model, train_to = open_target(args)
+    mode = getattr(args, "colors", None) or preferred_color_mode()
+    app = app_class(
+        model,
+        color_mode=mode,
+        report_dir=report_dir,
+        save_dir=save_dir,
+        train_to=train_to,
+        train_seconds=seconds,
+        seed=int(getattr(args, "seed", 0)),
+        sweep=sweep,
+    )
+    message = app.run()
+    if message:
+        print(f"synens-tui: {message}")
+    return 0

@@ -1,0 +1,214 @@
+"""Side panes of the explorer: the synapse table, the neuron pane, the ensemble pane, status."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from synens.core.report import summary_line
+from synens.core.topology import Topology
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from .state import VIEWS, ExplorerState
+
+HEADER = "  id source→target  weight   change influence"
+_PLAIN, _CHANGED = Style(), Style(color="yellow")
+_SELECTED = Style(reverse=True, bold=True)
+_MEMBER = {True: "●", False: "○"}  # core, shared
+
+
+def synapse_label(topo: Topology, s: int) -> str:
+    """'bias→3', 'x→0', '12→34'."""
+    return f"{topo.source_name(s)}→{int(topo.dst[s])}"
+
+
+class SynapseTable(ScrollView, can_focus=False):
+    """All synapses, one line each (only visible lines are drawn); the selection is reversed.
+
+    Columns: id, source → target, weight, change from trained, influence over the region
+    (once a region was analysed; ● core member, ○ shared member).
+    """
+
+    DEFAULT_CSS = """
+    SynapseTable { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    """
+
+    class Clicked(Message):
+        """A synapse line was clicked (mouse: an extra, never needed)."""
+
+        def __init__(self, synapse: int) -> None:
+            super().__init__()
+            self.synapse = synapse
+
+    def __init__(self, state: ExplorerState, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self.influence: np.ndarray | None = None
+        self.members: dict[int, bool] = {}
+        self._shown = state.selected
+        self.virtual_size = Size(len(HEADER), state.n_synapses)
+
+    def set_influence(self, influence: np.ndarray | None, members: dict[int, bool]) -> None:
+        """Show float64[S] influence over the region (None hides it) and mark members."""
+        self.influence, self.members = influence, members
+        self.refresh()
+
+    def line_text(self, s: int) -> str:
+        st = self.state
+        w, d = float(st.weights[s]), float(st.weights[s] - st.trained[s])
+        inf = "" if self.influence is None else f"{self.influence[s]:8.4f}"
+        mark = _MEMBER[self.members[s]] if s in self.members else " "
+        change = f"{d:+8.4f}" if d else "       ·"
+        return f"{s:4d} {synapse_label(self.state.topo, s):<11s}{w:+8.3f} {change} {inf} {mark}"
+
+    def follow(self) -> None:
+        """Move the highlight to the state's selection and scroll it into view."""
+        old, new = self._shown, self.state.selected
+        self._shown = new
+        height = max(1, self.scrollable_content_region.height)
+        top = int(self.scroll_y)
+        if new < top or new >= top + height:
+            target = new - height // 2
+            self.scroll_to(y=max(0, target), animate=False, immediate=True)
+            self.refresh()
+        else:
+            self.refresh_synapse(old)
+            self.refresh_synapse(new)
+
+    def refresh_synapse(self, s: int) -> None:
+        """Redraw synapse s's line (after its weight changed)."""
+        y = s - int(self.scroll_y)
+        if 0 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        s = y + int(self.scroll_y)
+        width = self.scrollable_content_region.width
+        if not 0 <= s < self.state.n_synapses:
+            return Strip.blank(width)
+        text = self.line_text(s).ljust(width)[:width]
+        if s == self.state.selected:
+            style = _SELECTED
+        else:
+            style = _CHANGED if self.state.weights[s] != self.state.trained[s] else _PLAIN
+        return Strip([Segment(text, self.rich_style + style)], width)
+
+    def on_click(self, event: events.Click) -> None:
+        s = event.y + int(self.scroll_y)
+        if 0 <= s < self.state.n_synapses:
+            self.post_message(self.Clicked(s))
+
+
+def neuron_text(state: ExplorerState, width: int = 56) -> Text:
+    """The selected synapse's target neuron: number, role, incoming synapses."""
+    topo, n = state.topo, state.neuron
+    out = Text()
+    out.append(f"neuron {n}", style="bold")
+    out.append(f"  {topo.neuron_role(n)}  ·  {topo.ptr[n + 1] - topo.ptr[n]} inputs\n")
+    line = 0
+    for s in topo.synapses_of(n).tolist():
+        item = f"{topo.source_name(s)}:{state.weights[s]:+.2f} "
+        if line + len(item) > width:
+            out.append("\n")
+            line = 0
+        out.append(item, style=_SELECTED if s == state.selected else "")
+        line += len(item)
+    return out
+
+
+def ensemble_text(ens, width: int = 56, top: int = 12) -> Text:
+    """Summary line, members (core first), opposing pairs and moves of a RegionEnsemble."""
+    topo = ens.topo
+    out = Text()
+    x0, y0, x1, y1 = ens.region
+    out.append(f"region {x0},{y0},{x1},{y1}\n", style="bold")
+    out.append(summary_line(ens) + "\n", style="bold green")
+    core = [int(s) for s, c in zip(ens.members, ens.core, strict=True) if c]
+    shared = [int(s) for s, c in zip(ens.members, ens.core, strict=True) if not c]
+    sc = ens.scores
+    for name, ids in (("core", core), ("shared", shared)):
+        out.append(f"{name} ({len(ids)}):\n", style="bold")
+        for s in ids[:top]:
+            label = synapse_label(topo, s)
+            out.append(f"{s:4d} {label:<9s} in {sc.in_[s]:.3f} out {sc.out[s]:.3f} "
+                       f"sel {sc.sel[s]:.2f}\n")
+        if len(ids) > top:
+            out.append(f"  … {len(ids) - top} more\n", style="dim")
+    out.append(f"opposing pairs ({len(ens.pairs)}):\n", style="bold")
+    for p in ens.pairs[:5]:
+        out.append(f"  {p['a']} & {p['b']}  rho_in {p['rho_in']:+.2f}  "
+                   f"rho_out {p['rho_out']:+.2f}  sel {p['sel']:.2f}\n")
+    out.append(f"coordinated moves ({len(ens.moves)}):\n", style="bold")
+    for i, mv in enumerate(ens.moves):
+        comps = ", ".join(f"{s}:{v:+.2f}" for s, v in mv["components"][:3])
+        out.append(f"  {i + 1}. sel {mv['selectivity']:.2f}  {comps}\n")
+        if "measured" in mv:
+            m = mv["measured"]
+            out.append(f"     measured in {m['in']:.4f} out {m['out']:.4f}\n", style="dim")
+    return out
+
+
+def status_text(
+    state: ExplorerState,
+    *,
+    model: str,
+    rmse_now: float,
+    rmse_trained: float,
+    color_mode: str,
+    extra: str = "",
+) -> Text:
+    """One status line: model, colour mode, unsaved marker, RMSE now/trained, view, step,
+    region, then ``extra`` (mode hints; the end of the line is what a narrow terminal cuts)."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f" {model} ", style="bold")
+    if color_mode == "256":
+        out.append("│ 256 colours (no truecolor) ", style="bold red")
+    else:
+        out.append(f"│ {color_mode} ", style="bold")
+    if state.dirty:
+        out.append("│ ● unsaved ", style="bold yellow")
+    trained = "not yet" if np.isnan(rmse_trained) else f"{rmse_trained:.4f}"
+    out.append(f"│ RMSE {rmse_now:.4f} (trained {trained}) ")
+    out.append(f"│ view {state.view} {VIEWS[state.view - 1]} ")
+    out.append(f"│ step {state.step:g} ")
+    if state.cursor is not None:
+        c = state.cursor
+        rect = c.rect()
+        where = f"{c.x},{c.y}" if rect is None else ",".join(map(str, rect))
+        out.append(f"│ selecting {where} ", style="bold cyan")
+    else:
+        region = "none" if state.region is None else ",".join(map(str, state.region))
+        out.append(f"│ region {region} ")
+    if extra:
+        out.append(f"│ {extra}", style="bold magenta")
+    return out
+
+
+class TextLine(Widget):
+    """Shows a Rich Text; ``show`` repaints it without a layout pass (cheaper than Static)."""
+
+    DEFAULT_CSS = "TextLine { height: 1; }"
+
+    def __init__(self, text: str | Text = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text: str | Text = text
+
+    def show(self, text: str | Text) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> str | Text:
+        return self.text
+
+
+class StatusBar(TextLine):
+    """The one-line status bar under the canvas."""
+
+    DEFAULT_CSS = "StatusBar { height: 1; background: $panel; }"

@@ -1,0 +1,156 @@
+"""Work the explorer runs off the UI thread, and its files: analysis, atlas, training, saving."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from synens.core.model import Model, save_model
+from synens.core.train import Progress, TrainConfig, TrainResult, train
+
+
+def unique_path(folder: str | os.PathLike, stem: str, suffix: str) -> Path:
+    """The first of folder/stem+suffix, folder/stem-2+suffix, ... that does not exist."""
+    folder = Path(folder)
+    path = folder / f"{stem}{suffix}"
+    k = 2
+    while path.exists():
+        path = folder / f"{stem}-{k}{suffix}"
+        k += 1
+    return path
+
+
+def model_stem(model: Model) -> str:
+    """A file stem for the model: its file's stem, or its picture's, or 'model'."""
+    if model.path:
+        return Path(model.path).stem
+    picture = model.meta.get("picture")
+    return Path(picture).stem if isinstance(picture, str) and picture else "model"
+
+
+def analyse(model: Model, weights: np.ndarray, rect: tuple[int, int, int, int]):
+    """The region ensemble of ``rect`` (picture pixels) with ``weights`` float64[S]."""
+    from synens.core.ensemble import region_ensemble
+
+    return region_ensemble(model.topo, np.array(weights, np.float64), model.image, rect)
+
+
+def report_text(
+    model: Model, weights: np.ndarray, rect: tuple[int, int, int, int], ens=None
+) -> str:
+    """The text of ``synens-tui report MODEL --region rect`` for these weights."""
+    from synens.core.report import region_report_text
+
+    if ens is None:
+        ens = analyse(model, weights, rect)
+    return region_report_text(ens, model.path)
+
+
+def dump_report(text: str, folder: str | os.PathLike, rect: tuple[int, int, int, int]) -> Path:
+    """Write ``text`` to a NEW file folder/synens-report-x0-y0-x1-y1[-k].txt (never overwrites)."""
+    from synens.core.atomic import create_new
+
+    stem = "synens-report-" + "-".join(str(v) for v in rect)
+    for _ in range(1000):
+        path = unique_path(folder, stem, ".txt")
+        try:
+            return create_new(path, text)
+        except FileExistsError:  # another process took the name meanwhile
+            continue
+    raise FileExistsError(f"no free report file name in {folder}")
+
+
+def save_new(
+    model: Model, weights: np.ndarray, folder: str | os.PathLike, stem: str, **meta
+) -> Path:
+    """Save ``weights`` with the model's network and picture as a NEW .npz, never overwriting.
+
+    Written atomically to a hidden temporary file, then hard-linked to the first free name.
+    """
+    edited = Model(model.topo, np.array(weights, np.float64), model.image,
+                   {**model.meta, **meta})
+    tmp = save_model(edited, Path(folder) / f".{stem}.{os.getpid()}.tmp.npz")
+    try:
+        for _ in range(1000):
+            path = unique_path(folder, stem, ".npz")
+            try:
+                os.link(tmp, path)  # fails if the name was taken meanwhile
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"no free model file name in {folder}")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atlas_parts(model: Model, weights: np.ndarray) -> np.ndarray:
+    """The ensemble atlas's part maps on its reduced grid: float[K, h, w], unit max."""
+    from synens.core.atlas import ensemble_atlas
+
+    atlas = ensemble_atlas(model.topo, np.array(weights, np.float64), model.image)
+    return np.asarray(atlas.maps, np.float64)
+
+
+@dataclass
+class TrainUpdate:
+    """What the UI shows while training (weights float64[S] are a copy)."""
+
+    epoch: int
+    rmse: float
+    best_rmse: float
+    samples_per_s: float
+    fraction: float | None
+    elapsed: float
+    weights: np.ndarray
+
+
+class Trainer:
+    """Runs core.train.train on the calling (worker) thread; ``stop()`` ends it from any thread.
+
+    ``on_update`` is called at most every ``interval`` seconds (and never after stop).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        weights: np.ndarray,
+        config: TrainConfig,
+        on_update: Callable[[TrainUpdate], None],
+        interval: float = 0.1,
+    ) -> None:
+        self.model, self.weights, self.config = model, np.array(weights, np.float64), config
+        self.on_update, self.interval = on_update, interval
+        self._stop = threading.Event()
+        self._last = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _callback(self, p: Progress) -> bool:
+        now = time.perf_counter()
+        if now - self._last >= self.interval and not self._stop.is_set():
+            self._last = now
+            self.on_update(
+                TrainUpdate(
+                    p.epoch,
+                    p.rmse,
+                    p.best_rmse,
+                    p.samples_per_s,
+                    p.fraction,
+                    p.elapsed,
+                    np.array(p.weights),
+                )
+            )
+        return self._stop.is_set()
+
+    def run(self) -> TrainResult:
+        return train(self.model.topo, self.model.image, self.config, self.weights, self._callback)
