@@ -38,15 +38,24 @@ def loss_and_grad(topo: Topology, weights: np.ndarray, s: Samples, targets: np.n
 
 
 def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int, synapses=None,
-             dtype=np.float32) -> np.ndarray:
-    """d(painting)/d(weight): float[H, W, 3, k] for the k synapses asked for (default all)."""
+             dtype=np.float32, out: np.ndarray | None = None) -> np.ndarray:
+    """d(painting)/d(weight): float[H, W, 3, k] for the k synapses asked for (default all).
+
+    The result is a view of a C-contiguous float[3, k, H, W] buffer, so ``J[..., j]`` (the
+    linear change map of the j-th synapse asked for) reads contiguous rows. ``out``, a
+    C-contiguous float[3, k, H*W] array of ``dtype``, is reused instead of a new buffer.
+    """
     g = grid(width, height, dtype)
     net = pack(topo, weights, dtype)
     cols = _cols(topo, synapses)
     s = g.samples
-    j = np.empty((s.n, 3, cols.size), dtype)
-    K._jacobian(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, cols, j)
-    return j.reshape(height, width, 3, cols.size)
+    shape = (3, cols.size, s.n)
+    if out is None:
+        out = np.empty(shape, dtype)
+    elif out.shape != shape or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape {shape}")
+    K._jacobian(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, cols, out)
+    return out.reshape(3, cols.size, height, width).transpose(2, 3, 0, 1)
 
 
 def _masks(g: Grid, masks: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._jit import JIT, PJIT, tanh_
+from ._jit import JIT, PJIT, tanh_, zero_of
 
 
 @njit(**JIT)
@@ -83,19 +83,30 @@ def _chunk_dz(w, src, ptr, order, a, d):
 
 
 @njit(**JIT)
-def _chunk_grad(src, ptr, order, a, x, y, d, g):
-    """Accumulate dL/dw[s] = sum_i dL/dz[dst, i] * source[i] into g (float64[S])."""
+def _chunk_backward(w, src, ptr, order, a, x, y, d, g):
+    """Backprop over one chunk, adding dL/dw to g (float64[S]).
+
+    d (float[N, m]) holds dL/da on entry and dL/dz on exit. Per neuron, in reverse topological
+    order: dL/dz = dL/da * tanh'; for each incoming synapse, dL/dw = sum_i dL/dz * source and,
+    when the source is a neuron, dL/da[source] += w * dL/dz.
+    """
     m = x.size
-    for k in range(order.size):
+    for k in range(order.size - 1, -1, -1):
         n = order[k]
+        an = a[n]
         dn = d[n]
+        for i in range(m):
+            dn[i] *= 1.0 - an[i] * an[i]
         for s in range(ptr[n], ptr[n + 1]):
             sv = src[s]
-            acc = 0.0 * dn[0]
+            acc = zero_of(dn)
             if sv >= 0:
                 b = a[sv]
+                db = d[sv]
+                ws = w[s]
                 for i in range(m):
                     acc += dn[i] * b[i]
+                    db[i] += ws * dn[i]
             elif sv == -1:
                 for i in range(m):
                     acc += dn[i]
@@ -120,14 +131,13 @@ def _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g):
         ao = a[o]
         do = d[o]
         tk = t[k]
-        part = 0.0 * ao[0]
+        part = zero_of(ao)
         for i in range(m):
             r = (ao[i] - tk[i]) * mask[i]
             part += r * r
             do[i] = 2.0 * r
         loss += part
-    _chunk_dz(w, src, ptr, order, a, d)
-    _chunk_grad(src, ptr, order, a, x, y, d, g)
+    _chunk_backward(w, src, ptr, order, a, x, y, d, g)
     return loss
 
 
@@ -224,7 +234,7 @@ def _chunk_jac(w, src, dst, ptr, order, outs, x, y, a, d, ch, cols, jc):
 
 @njit(**PJIT)
 def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
-    """d image / d w[cols] for the first P samples: J float[P, 3, k] (pixel-major)."""
+    """d image / d w[cols] for the first P samples: J float[3, k, P] (channel, column, pixel)."""
     n = ptr.size - 1
     ch_len = X.shape[1]
     for c in prange(X.shape[0]):
@@ -234,13 +244,11 @@ def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
         jc = np.empty((cols.size, ch_len), X.dtype)
         _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
         lo = c * ch_len
-        m = min(ch_len, J.shape[0] - lo)
+        m = min(ch_len, J.shape[2] - lo)
         for ch in range(3):
             _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
-            for i in range(m):
-                row = J[lo + i, ch]
-                for j in range(cols.size):
-                    row[j] = jc[j, i]
+            for j in range(cols.size):
+                J[ch, j, lo:lo + m] = jc[j, :m]
 
 
 @njit(**PJIT)
@@ -264,7 +272,7 @@ def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
                 mg = masks[c, g]
                 for j in range(k):
                     jj = jc[j]
-                    acc = 0.0 * jj[0]
+                    acc = zero_of(jj)
                     for i in range(jj.size):
                         acc += mg[i] * jj[i] * jj[i]
                     out[c, g, j] += acc
@@ -293,7 +301,7 @@ def _jac_gram(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
                         mj[i] = mg[i] * jp[i]
                     for q in range(p + 1):
                         jq = jc[q]
-                        acc = 0.0 * jq[0]
+                        acc = zero_of(jq)
                         for i in range(mj.size):
                             acc += mj[i] * jq[i]
                         out[c, g, p, q] += acc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from synens.core.model import Model, make_meta, save_model
+from synens.core.model import Model, load_model, make_meta, save_model
 from synens.core.topology import layered
 from synens.core.train import TrainConfig, train
 
@@ -23,7 +23,12 @@ def picture() -> np.ndarray:
     return img
 
 
-def small_model(path: Path) -> Model:
+#: The fixed model: made once by ``make_small_model`` and committed, so that snapshots do not
+#: move when training numerics change. Regenerate with ``python tests/app_fixtures.py``.
+SMALL_MODEL = Path(__file__).parent / "data" / "small.npz"
+
+
+def make_small_model(path: Path) -> Model:
     """Train the small network for a few seeded epochs, save it to ``path`` and return it."""
     topo = layered((4, 4))
     img = picture()
@@ -32,3 +37,15 @@ def small_model(path: Path) -> Model:
     model = Model(topo, result.weights, img, meta, path=str(path))
     save_model(model, path)
     return model
+
+
+def small_model(path: Path) -> Model:
+    """Copy the committed small model to ``path`` (the tests' own file) and return it."""
+    model = load_model(SMALL_MODEL)
+    model.path = str(path)
+    save_model(model, path)
+    return model
+
+
+if __name__ == "__main__":
+    make_small_model(SMALL_MODEL)
