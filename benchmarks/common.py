@@ -220,8 +220,7 @@ def core_report(d: dict) -> str:
                  "n/a" if jt is None else f"{jt / jo:.1f}x",
                  ">= 5x" + _mark(None if jt is None else jt / jo >= 5),
                  pct(px * fl["jacobian"] / jo), pct(px * fl["jacobian"] / jt if jt else None)])
-    for key, label in (("kernel_reused_out", "kernel, output buffer reused"),
-                       ("kernel_fresh_out", "kernel, fresh np.empty output"),
+    for key, label in (("public_reused_out", "jacobian(out=...), output buffer reused"),
                        ("first_touch_86MiB", "just filling a fresh 86 MiB array")):
         v = j[key]["median"]
         rows.append([f"  {label}", fmt(v, "s"), "",
@@ -246,6 +245,10 @@ def core_report(d: dict) -> str:
                      "n/a" if tp is None else f"{tp120:.4f}",
                      "" if tp is None else f"{op / tp120:.3f}",
                      "ours <= torch" + _mark(None if tp is None else op <= tp120), "", ""])
+        if "ours_adam_only_photo_30s" in q:
+            oa = q["ours_adam_only_photo_30s"]["rmse"]
+            rows.append(["  ours @30 s with Adam alone (no L-BFGS stage)", f"{oa:.4f}", "",
+                         f"{op / oa:.3f}", "L-BFGS lower" + _mark(op < oa), "", ""])
         if tp:
             rows.append(["  torch L-BFGS @30 s / @60 s", "",
                          f"{tp['at']['30']:.4f} / {tp['at']['60']:.4f}", "", "", "", ""])

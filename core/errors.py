@@ -11,3 +11,9 @@ class ModelFileError(SynensError):
 
 class PictureError(SynensError):
     """A picture that is missing, unreadable, empty or too large."""
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

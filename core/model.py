@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
-from .errors import ModelFileError
+from .errors import ModelFileError, one_line
 from .topology import Topology, TopologyError
 
 FORMAT = "synens-model/1"
@@ -189,14 +189,9 @@ def load_model(path: str | os.PathLike) -> Model:
         MemoryError,
     ) as err:
         raise ModelFileError(
-            f"model file {name} is damaged or truncated ({_one_line(err)})"
+            f"model file {name} is damaged or truncated ({one_line(err)})"
         ) from None
     return _build(arrays, name)
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _read(npz, key: str, name: str) -> np.ndarray:

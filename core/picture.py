@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import PictureError
+from .errors import PictureError, one_line
 
 #: Allowed values of the longer side after resizing.
 MIN_SIZE, MAX_SIZE = 8, 1024
@@ -83,14 +83,9 @@ def load_picture(path: str | os.PathLike, size: int = 128) -> np.ndarray:
     except PermissionError as err:
         raise PictureError(f"cannot read picture {name}: {err.strerror}") from None
     except _DECODE_ERRORS as err:
-        raise PictureError(f"picture {name} is damaged or truncated ({_one_line(err)})") from None
+        raise PictureError(f"picture {name} is damaged or truncated ({one_line(err)})") from None
     out = rgb.resize(fit_size(rgb.width, rgb.height, int(size)), Image.Resampling.LANCZOS)
     return np.ascontiguousarray(np.asarray(out, np.uint8))
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
