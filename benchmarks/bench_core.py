@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from synens.core import kernels as K
+from synens.core import kernels_grad as KG
 from synens.core.grad import jacobian, loss_and_grad
 from synens.core.grid import grid, image_targets, pack, pixel_coords
 from synens.core.model import Model, save_model
@@ -49,7 +50,7 @@ def ours_train(topo, w0, image, batch: int, min_seconds: float) -> dict:
     if batch:
         def epoch():
             k[0] += 1
-            K._adam_epoch(w64, net.w, net.src, net.ptr, net.order, net.outs, xs, ys, ts,
+            KG._adam_epoch(w64, net.w, net.src, net.ptr, net.order, net.outs, xs, ys, ts,
                           perms[k[0] % 8], batch, 0.01, 0.0, m, v, step)
     else:
         g = grid(w_, h, np.float32)

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import kernels as K
+from . import kernels_grad as KG
 from ._jit import JIT, PJIT
 from .grid import grid, pack, pixel_coords, samples, unchunked
 from .topology import Topology
@@ -192,7 +193,7 @@ def split_sumsq(topo: Topology, weights: np.ndarray, split: SplitSamples,
     net = pack(topo, weights, split.x.dtype)
     cols = _cols(topo, synapses)
     out = np.empty((split.x.shape[0], 1, cols.size), np.float64)
-    K._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, split.x, split.y,
+    KG._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, split.x, split.y,
                  np.ascontiguousarray(split.mask[:, None, :]), cols, out)
     return np.stack([out[:split.c_in, 0].sum(axis=0), out[split.c_in:, 0].sum(axis=0)])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels as K
+from . import kernels_grad as KG
 from .grid import Grid, Samples, chunked, grid, pack
 from .topology import Topology
 
@@ -29,7 +29,7 @@ def loss_and_grad(topo: Topology, weights: np.ndarray, s: Samples, targets: np.n
     c = s.x.shape[0]
     g = np.empty((c, topo.n_synapses), np.float64)
     lc = np.empty(c, np.float64)
-    K._loss_grad(net.w, net.src, net.ptr, net.order, net.outs, s.x, s.y, targets, s.mask, g, lc)
+    KG._loss_grad(net.w, net.src, net.ptr, net.order, net.outs, s.x, s.y, targets, s.mask, g, lc)
     scale = 1.0 / (3.0 * s.n)
     w64 = np.asarray(weights, np.float64)
     loss = float(lc.sum() * scale + l2 * np.dot(w64, w64))
@@ -54,7 +54,7 @@ def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int, synap
         out = np.empty(shape, dtype)
     elif out.shape != shape or out.dtype != np.dtype(dtype) or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {np.dtype(dtype)} array of shape {shape}")
-    K._jacobian(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, cols, out)
+    KG._jacobian(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, cols, out)
     return out.reshape(3, cols.size, height, width).transpose(2, 3, 0, 1)
 
 
@@ -80,7 +80,7 @@ def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=N
     m = _masks(g, masks)
     out = np.empty((m.shape[0], g_, cols.size), np.float64)
     s = g.samples
-    K._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
+    KG._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
     return out.sum(axis=0)
 
 
@@ -97,6 +97,6 @@ def jac_gram(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=No
     m = _masks(g, masks)
     out = np.empty((m.shape[0], g_, cols.size, cols.size), np.float64)
     s = g.samples
-    K._jac_gram(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
+    KG._jac_gram(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
     low = out.sum(axis=0)
     return low + np.tril(low, -1).transpose(0, 2, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -86,11 +87,19 @@ def pixel_coords(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grid(width: int, height: int, dtype=np.float32, chunk: int = CHUNK) -> Grid:
-    """The chunked pixel grid of a W×H picture."""
+    """The chunked pixel grid of a W×H picture.
+
+    Grids are cached (the last 16 sizes), so the arrays are shared: never write to them.
+    """
     if width < 1 or height < 1:
         raise ValueError(f"a grid needs a positive size, got {width}×{height}")
+    return _grid(int(width), int(height), np.dtype(dtype), int(chunk))
+
+
+@lru_cache(maxsize=16)
+def _grid(width: int, height: int, dtype: np.dtype, chunk: int) -> Grid:
     x, y = pixel_coords(width, height)
-    return Grid(int(width), int(height), samples(x, y, dtype, chunk))
+    return Grid(width, height, samples(x, y, dtype, chunk))
 
 
 def image_targets(image: np.ndarray, dtype=np.float32, chunk: int = CHUNK) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import kernels as K
+from . import kernels_grad as KG
 from .grad import loss_and_grad
 from .grid import grid, image_targets, pack, pixel_coords
 from .lbfgs import LBFGS
@@ -168,7 +168,7 @@ def train(topo: Topology, image: np.ndarray, config: TrainConfig,
                 else:
                     perm = rng.permutation(n_px)
                     if config.batch <= 256:
-                        K._adam_epoch(w64, net.w, net.src, net.ptr, net.order, net.outs,
+                        KG._adam_epoch(w64, net.w, net.src, net.ptr, net.order, net.outs,
                                       xs, ys, ts, perm, config.batch, config.lr, config.l2,
                                       m, v, step)
                     else:

@@ -16,6 +16,7 @@ import reference as R
 from conftest import random_dag
 from numba import njit
 from synens.core import kernels as K
+from synens.core import kernels_grad as KG
 from synens.core._jit import CHUNK, tanh_kernel
 from synens.core.grad import jac_gram, jac_sumsq, jacobian, loss_and_grad
 from synens.core.grid import chunked, grid, image_targets, pack, pixel_coords, samples, unchunked
@@ -473,7 +474,7 @@ def _adam_case(topo, w, count, batch, seed, lr=1e-2, l2=1e-3):
     net = pack(topo, w, np.float64)
     w64, wk, m, v = w.copy(), net.w.copy(), m0.copy(), v0.copy()
     step = np.array([5], np.int64)
-    total = K._adam_epoch(w64, wk, net.src, net.ptr, net.order, net.outs, xs, ys, ts, perm,
+    total = KG._adam_epoch(w64, wk, net.src, net.ptr, net.order, net.outs, xs, ys, ts, perm,
                           batch, lr, l2, m, v, step)
     ref = R.adam_epoch(topo, w, xs, ys, ts, perm, batch, lr, l2, m0, v0, 5)
     return (w64, wk, m, v, int(step[0]), total), ref
