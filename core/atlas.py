@@ -84,7 +84,7 @@ def change_magnitudes(topo: Topology, weights: np.ndarray, width: int,
                                                                                   j.shape[-1])
 
 
-def default_k(mag: np.ndarray, energy: float = K_ENERGY, k_range=K_RANGE) -> int:
+def default_k(mag: np.ndarray, energy: float = K_ENERGY, k_range: tuple[int, int] = K_RANGE) -> int:
     """Smallest K whose truncated SVD of mag holds ``energy`` of its squared norm, in k_range."""
     s2 = np.clip(np.linalg.eigvalsh(mag.T @ mag), 0.0, None)[::-1]
     total = float(s2.sum())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .errors import SynensError
 from .grad import jac_sumsq, jacobian
@@ -25,7 +27,7 @@ def parse_region(text: str, width: int, height: int) -> tuple[int, int, int, int
     return check_region((x0, y0, x1, y1), width, height)
 
 
-def check_region(region, width: int, height: int) -> tuple[int, int, int, int]:
+def check_region(region: Sequence[int], width: int, height: int) -> tuple[int, int, int, int]:
     """Validate a half-open rectangle (x0, y0, x1, y1) in a W×H picture; return it as ints.
 
     Refused: not 4 integers, inverted (x1 < x0 or y1 < y0), empty, reaching outside the
@@ -53,7 +55,7 @@ def check_region(region, width: int, height: int) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def region_masks(width: int, height: int, region) -> np.ndarray:
+def region_masks(width: int, height: int, region: Sequence[int]) -> np.ndarray:
     """Masks of R (the rectangle) and O (the rest): bool[2, H, W]."""
     x0, y0, x1, y1 = check_region(region, width, height)
     m = np.zeros((2, height, width), bool)
@@ -63,7 +65,7 @@ def region_masks(width: int, height: int, region) -> np.ndarray:
 
 
 def linear_change_map(topo: Topology, weights: np.ndarray, s: int, width: int, height: int,
-                      dtype=np.float64) -> np.ndarray:
+                      dtype: DTypeLike = np.float64) -> np.ndarray:
     """d(painting)/d(weight[s]) at W×H: float[H, W, 3] (colour units per unit of weight)."""
     if not 0 <= int(s) < topo.n_synapses:
         raise SynensError(f"synapse {s} does not exist (0..{topo.n_synapses - 1})")
@@ -71,7 +73,7 @@ def linear_change_map(topo: Topology, weights: np.ndarray, s: int, width: int, h
 
 
 def exact_change_map(topo: Topology, weights: np.ndarray, s: int, new_value: float,
-                     width: int, height: int, dtype=np.float64) -> np.ndarray:
+                     width: int, height: int, dtype: DTypeLike = np.float64) -> np.ndarray:
     """render(w with weight[s] = new_value) − render(w): float[H, W, 3] (the article's moves)."""
     if not 0 <= int(s) < topo.n_synapses:
         raise SynensError(f"synapse {s} does not exist (0..{topo.n_synapses - 1})")
@@ -86,8 +88,8 @@ def magnitude(change: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(c * c, axis=-1))
 
 
-def influence(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=None,
-              dtype=np.float32) -> np.ndarray:
+def influence(topo: Topology, weights: np.ndarray, masks: np.ndarray,
+              synapses: ArrayLike | None = None, dtype: DTypeLike = np.float32) -> np.ndarray:
     """RMS of each synapse's linear change map over each mask's pixels and the 3 channels.
 
     masks bool[G, H, W]; returns float64[G, k] (0 for an empty mask). One streaming pass

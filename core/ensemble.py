@@ -13,9 +13,11 @@ Pairs and coordinated moves live in ``moves.py``; ``region_ensemble`` runs every
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .changemap import check_region
 from .ensemble_kernels import SplitSamples, split_gram, split_samples, split_sumsq
@@ -111,8 +113,8 @@ class RegionEnsemble:
         return self.rule.share * float(self.scores.in_.max())
 
 
-def region_scores(topo: Topology, weights: np.ndarray, image: np.ndarray, region,
-                  eps: float = 1e-9, dtype=np.float32,
+def region_scores(topo: Topology, weights: np.ndarray, image: np.ndarray, region: Sequence[int],
+                  eps: float = 1e-9, dtype: DTypeLike = np.float32,
                   split: SplitSamples | None = None) -> RegionScores:
     """in, out and sel of every synapse for ``region`` of ``image`` (uint8[H, W, 3]).
 
@@ -144,9 +146,9 @@ def ensemble_neurons(topo: Topology, members: np.ndarray) -> np.ndarray:
     return np.unique(both)
 
 
-def region_ensemble(topo: Topology, weights: np.ndarray, image: np.ndarray, region,
+def region_ensemble(topo: Topology, weights: np.ndarray, image: np.ndarray, region: Sequence[int],
                     rule: RegionRule | None = None, verify: bool = True,
-                    dtype=np.float32) -> RegionEnsemble:
+                    dtype: DTypeLike = np.float32) -> RegionEnsemble:
     """The full region analysis: scores, members, core/shared, neurons, pairs, moves, check.
 
     Two streaming passes over the picture (J² sums for all synapses, JᵀJ for the members;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import kernels_grad as KG
 from .grid import Grid, Samples, chunked, grid, pack
@@ -37,8 +38,9 @@ def loss_and_grad(topo: Topology, weights: np.ndarray, s: Samples, targets: np.n
     return loss, grad
 
 
-def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int, synapses=None,
-             dtype=np.float32, out: np.ndarray | None = None) -> np.ndarray:
+def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int,
+             synapses: ArrayLike | None = None, dtype: DTypeLike = np.float32,
+             out: np.ndarray | None = None) -> np.ndarray:
     """d(painting)/d(weight): float[H, W, 3, k] for the k synapses asked for (default all).
 
     The result is a view of a C-contiguous float[3, k, H, W] buffer, so ``J[..., j]`` (the
@@ -66,8 +68,8 @@ def _masks(g: Grid, masks: np.ndarray) -> np.ndarray:
     return chunked(flat)  # (C, G, CH)
 
 
-def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=None,
-              dtype=np.float32) -> np.ndarray:
+def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray,
+              synapses: ArrayLike | None = None, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Per-synapse sum of J[p, c, s]² over the pixels of each mask and the 3 channels.
 
     masks float or bool[G, H, W] (pixel weights, usually 0/1). Returns float64[G, k].
@@ -84,8 +86,8 @@ def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=N
     return out.sum(axis=0)
 
 
-def jac_gram(topo: Topology, weights: np.ndarray, masks: np.ndarray, synapses=None,
-             dtype=np.float32) -> np.ndarray:
+def jac_gram(topo: Topology, weights: np.ndarray, masks: np.ndarray,
+             synapses: ArrayLike | None = None, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Gram matrices JᵀJ over each mask's pixels and the 3 channels: float64[G, k, k].
 
     Streams over chunks of pixels (cost grows with k², so pass a subset for large nets).

@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._jit import CHUNK
 from .topology import Topology
@@ -39,7 +40,7 @@ class NetArrays(NamedTuple):
     outs: np.ndarray
 
 
-def pack(topo: Topology, weights: np.ndarray, dtype=np.float32) -> NetArrays:
+def pack(topo: Topology, weights: np.ndarray, dtype: DTypeLike = np.float32) -> NetArrays:
     """Kernel arrays for ``topo`` with a private copy of ``weights`` (float[S]) as ``dtype``."""
     w = np.asarray(weights)
     if w.shape != (topo.n_synapses,):
@@ -70,7 +71,8 @@ def unchunked(values: np.ndarray, n: int) -> np.ndarray:
     return moved.reshape(moved.shape[:-2] + (-1,))[..., :n]
 
 
-def samples(x: np.ndarray, y: np.ndarray, dtype=np.float32, chunk: int = CHUNK) -> Samples:
+def samples(x: np.ndarray, y: np.ndarray, dtype: DTypeLike = np.float32,
+            chunk: int = CHUNK) -> Samples:
     """Chunk arbitrary sample coordinates x, y (float[n])."""
     x = np.asarray(x, dtype).ravel()
     y = np.asarray(y, dtype).ravel()
@@ -86,7 +88,7 @@ def pixel_coords(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return gx.ravel(), gy.ravel()
 
 
-def grid(width: int, height: int, dtype=np.float32, chunk: int = CHUNK) -> Grid:
+def grid(width: int, height: int, dtype: DTypeLike = np.float32, chunk: int = CHUNK) -> Grid:
     """The chunked pixel grid of a W×H picture.
 
     Grids are cached (the last 16 sizes), so the arrays are shared: never write to them.
@@ -102,7 +104,8 @@ def _grid(width: int, height: int, dtype: np.dtype, chunk: int) -> Grid:
     return Grid(width, height, samples(x, y, dtype, chunk))
 
 
-def image_targets(image: np.ndarray, dtype=np.float32, chunk: int = CHUNK) -> np.ndarray:
+def image_targets(image: np.ndarray, dtype: DTypeLike = np.float32,
+                  chunk: int = CHUNK) -> np.ndarray:
     """Colour targets of a uint8[H, W, 3] picture in [-1, 1], chunked: float[C, 3, CH]."""
     t = image.reshape(-1, 3).T.astype(np.float64) / 255.0 * 2.0 - 1.0
     return chunked(t.astype(dtype), chunk)

@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .atomic import write_atomic
 from .errors import ModelFileError, one_line
@@ -70,7 +71,7 @@ class Model:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def render(
-        self, width: int | None = None, height: int | None = None, dtype=np.float32
+        self, width: int | None = None, height: int | None = None, dtype: DTypeLike = np.float32
     ) -> np.ndarray:
         """The painting at W×H (default: the training size), float[H, W, 3] in [-1, 1]."""
         from .render import render

@@ -18,11 +18,16 @@ B + λI, then ``eigh``), with λ = ``lam`` × out² of the most selective member
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .changemap import region_masks
 from .ensemble_kernels import jvp
 from .render import render
+
+if TYPE_CHECKING:
+    from .ensemble import RegionEnsemble
 
 
 def direction_sel(v: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float) -> float:
@@ -34,7 +39,7 @@ def direction_sel(v: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float) -> fl
     return r_in / (r_out + eps)
 
 
-def opposing_pairs(ens) -> list[dict]:
+def opposing_pairs(ens: RegionEnsemble) -> list[dict]:
     """Opposing pairs of a RegionEnsemble, least leakage over O first (list of dicts).
 
     Each dict: a, b (synapse ids), rho_in, rho_out, out_energy, sel (of the joint move),
@@ -103,7 +108,7 @@ def generalized_top(a: np.ndarray, b: np.ndarray, lam: float,
     return mu[order], v, lam
 
 
-def ridge(ens) -> float:
+def ridge(ens: RegionEnsemble) -> float:
     """λ = lam × out² of the most selective member, at least 1e-14 × the largest out².
 
     Then the top move's selectivity is at least sel(best member) / sqrt(1 + lam) (unless
@@ -118,7 +123,7 @@ def ridge(ens) -> float:
     return max(ens.rule.lam * float(db[best]), floor)
 
 
-def coordinated_moves(ens) -> list[dict]:
+def coordinated_moves(ens: RegionEnsemble) -> list[dict]:
     """Top ``rule.n_moves`` coordinated moves of a RegionEnsemble (list of dicts).
 
     Each dict: vector float64[k] (unit norm, over ``ens.members``), ratio μ, selectivity,
@@ -159,7 +164,7 @@ def _cos(p: np.ndarray, q: np.ndarray) -> float:
     return _dot(p, q) / den if den > 0 else 0.0
 
 
-def verify_moves(ens) -> None:
+def verify_moves(ens: RegionEnsemble) -> None:
     """Apply a real step along each move, re-render, and record what changed (in place).
 
     The step is t·v with t = step_in / rms_in, so that the linear prediction changes R by

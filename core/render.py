@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import kernels as K
 from .grid import Grid, grid, pack, unchunked
@@ -10,7 +11,7 @@ from .topology import Topology
 
 
 def render(topo: Topology, weights: np.ndarray, width: int, height: int,
-           dtype=np.float32, grid_: Grid | None = None) -> np.ndarray:
+           dtype: DTypeLike = np.float32, grid_: Grid | None = None) -> np.ndarray:
     """Paint the picture at W×H: float[H, W, 3] in [-1, 1] (dtype float32 or float64)."""
     g = grid_ if grid_ is not None else grid(width, height, dtype)
     net = pack(topo, weights, g.samples.x.dtype)
@@ -21,7 +22,7 @@ def render(topo: Topology, weights: np.ndarray, width: int, height: int,
 
 
 def activations(topo: Topology, weights: np.ndarray, width: int, height: int,
-                dtype=np.float32) -> np.ndarray:
+                dtype: DTypeLike = np.float32) -> np.ndarray:
     """Every neuron's output over the W×H plane: float[N, H, W] in [-1, 1]."""
     g = grid(width, height, dtype)
     net = pack(topo, weights, dtype)

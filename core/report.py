@@ -29,7 +29,7 @@ from .ensemble import RegionEnsemble
 FORMAT = "synens-report/1"
 
 
-def plain(value):
+def plain(value: object) -> object:
     """JSON-ready copy: NumPy scalars/arrays to Python, non-finite floats to None."""
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}

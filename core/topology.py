@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Special source ids: the bias (constant 1.0), the x input and the y input.
 BIAS, X_IN, Y_IN = -1, -2, -3
@@ -50,7 +51,8 @@ class Topology:
         return int(self.src.size)
 
     @classmethod
-    def from_arrays(cls, src, dst, n_neurons: int, outputs, spec: dict | None = None,
+    def from_arrays(cls, src: ArrayLike, dst: ArrayLike, n_neurons: int, outputs: ArrayLike,
+                    spec: dict | None = None,
                     canonical_only: bool = False) -> tuple[Topology, np.ndarray]:
         """Validate a synapse list and put it in canonical order.
 
@@ -181,7 +183,8 @@ def layered(hidden: tuple[int, ...] | list[int] = DEFAULT_HIDDEN, skip: int = DE
     return topo
 
 
-def from_spec(spec: dict, src=None, dst=None, n_neurons=None, outputs=None) -> Topology:
+def from_spec(spec: dict, src: ArrayLike, dst: ArrayLike, n_neurons: int,
+              outputs: ArrayLike) -> Topology:
     """Rebuild a topology from a model file's arrays (refusing non-canonical order)."""
     topo, _ = Topology.from_arrays(src, dst, n_neurons, outputs, spec=spec, canonical_only=True)
     return topo

@@ -141,7 +141,9 @@ class ExplorerApp(Controller, App[str | None]):
         self.query_one("#side").styles.width = min(60, max(48, width // 2 - 20))
         self.query_one(TooSmall).show_size(width, height)
 
-    def on_half_block_canvas_pixel_size_changed(self, msg: HalfBlockCanvas.PixelSizeChanged):
+    def on_half_block_canvas_pixel_size_changed(
+        self, msg: HalfBlockCanvas.PixelSizeChanged
+    ) -> None:
         width, height = self.canvas.pixel_size  # the message does not say which canvas
         lay = self.layout
         if width > 0 and height > 0 and (lay is None or (lay.cw, lay.ch) != (width, height)):

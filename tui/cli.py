@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from synens.core.errors import SynensError
 
@@ -26,7 +27,7 @@ EXIT_USAGE = 2
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line: ``synens-tui: error: ...``, exit 2."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
         hint = f" (see '{self.prog} --help')"
         raise SystemExit(fail(message + hint))
 

@@ -6,9 +6,13 @@ import argparse
 import math
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    from synens.core.model import Model
 
 DEFAULT_MODEL = "default.npz"
 TRAIN_SECONDS = 60.0
@@ -90,7 +94,7 @@ def is_model_file(path: Path) -> bool:
         return False
 
 
-def open_target(args: argparse.Namespace):
+def open_target(args: argparse.Namespace) -> tuple[Model, Path | None]:
     """(model, train_to): the Model to show, and where to save it after a PICTURE launch."""
     from synens.core.model import Model, load_model, make_meta
     from synens.core.picture import load_picture

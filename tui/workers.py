@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from synens.core.ensemble import RegionEnsemble
 from synens.core.model import Model, save_model
 from synens.core.train import Progress, TrainConfig, TrainResult, train
 
@@ -33,7 +34,8 @@ def model_stem(model: Model) -> str:
     return Path(picture).stem if isinstance(picture, str) and picture else "model"
 
 
-def analyse(model: Model, weights: np.ndarray, rect: tuple[int, int, int, int]):
+def analyse(model: Model, weights: np.ndarray,
+            rect: tuple[int, int, int, int]) -> RegionEnsemble:
     """The region ensemble of ``rect`` (picture pixels) with ``weights`` float64[S]."""
     from synens.core.ensemble import region_ensemble
 
