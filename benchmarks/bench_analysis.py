@@ -110,8 +110,9 @@ def report(d: dict) -> str:
     for name, r in d["regions"].items():
         t = peer.get(name)
         ratio = t["median"] / r["median"] if t else None
-        same = "n/a" if t is None else ("yes" if sorted(t["members"]) == sorted(r["members"]) and abs(
-            t["top_selectivity"] / r["top_selectivity"] - 1) < 1e-2 else "NO")
+        agree = t is not None and sorted(t["members"]) == sorted(r["members"]) and abs(
+            t["top_selectivity"] / r["top_selectivity"] - 1) < 1e-2
+        same = "n/a" if t is None else ("yes" if agree else "NO")
         rows.append([f"region analysis {name} ({len(r['members'])} members)",
                      f"{C.fmt(r['median'], 's')} (best {C.fmt(r['best'], 's')})",
                      C.fmt(t["median"] if t else None, "s"),
