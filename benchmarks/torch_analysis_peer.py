@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import timings  # noqa: E402
 from torch_net import TorchNet, jacobian, pixel_grid  # noqa: E402
 
 SHARE, EPS, LAM, STEP_IN, N_MOVES, PAIR_MAX = 0.2, 1e-9, 1e-3, 0.05, 3, 0.5
@@ -86,11 +87,7 @@ def main(argv: list[str]) -> int:
     for text in argv[1:]:
         region = tuple(int(v) for v in text.split(","))
         res = analyse(net, xy, width, height, region)  # warm-up
-        ts = []
-        for _ in range(7):
-            t0 = time.perf_counter()
-            analyse(net, xy, width, height, region)
-            ts.append(time.perf_counter() - t0)
+        ts = timings(partial(analyse, net, xy, width, height, region), repeat=7, warmup=0)
         regions.append({"region": list(region), "seconds": ts, "median": statistics.median(ts),
                         **res})
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -1,8 +1,8 @@
 """The same tanh DAG network in PyTorch (CPU): forward, Adam, L-BFGS, torch.func Jacobian.
 
 Benchmark peer only: needs the venv made by benchmarks/torch_env.sh, never a project
-dependency. Self-contained (NumPy + PyTorch; synens is not imported), so it runs in its own
-process: Numba and PyTorch in one process starve each other's OpenMP threads.
+dependency. Self-contained (NumPy + PyTorch + benchmarks/common.py; synens is not imported), so
+it runs in its own process: Numba and PyTorch in one process starve each other's OpenMP threads.
 
 Run as ``python benchmarks/torch_net.py JOB.json``: the job is {"tasks": [...]}, each task a
 dict with "kind" (train | render | jacobian | lbfgs) and "model" (a synens model .npz); it
@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+from common import timings
 
 
 class Plan:
@@ -227,18 +228,6 @@ def lbfgs_run(net: TorchNet, xy, t, seconds: float, max_iter: int = 20,
     return trace
 
 
-def _times(fn, repeat: int, min_seconds: float, warmup: int = 1) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out: list[float] = []
-    start = time.perf_counter()
-    while len(out) < repeat or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def run_task(task: dict) -> dict:
     """Carry out one benchmark task (see the module docstring)."""
     dtype = torch.float64 if task.get("dtype") == "float64" else torch.float32
@@ -249,14 +238,14 @@ def run_task(task: dict) -> dict:
     if kind == "render":
         width, height = task.get("width", w), task.get("height", h)
         xy = pixel_grid(width, height, dtype)
-        ts = _times(lambda: render(net, xy, width, height), task.get("repeat", 50),
-                    task.get("min_seconds", 0.5))
+        ts = timings(lambda: render(net, xy, width, height), task.get("repeat", 50),
+                     min_seconds=task.get("min_seconds", 0.5))
         return {"kind": kind, "seconds": ts, "median": statistics.median(ts)}
     if kind == "jacobian":
         width, height = task.get("width", w), task.get("height", h)
         xy = pixel_grid(width, height, dtype)
         shape = tuple(jacobian(net, xy).shape)
-        ts = _times(lambda: jacobian(net, xy), task.get("repeat", 7), 0.0)
+        ts = timings(lambda: jacobian(net, xy), task.get("repeat", 7))
         return {"kind": kind, "shape": shape, "seconds": ts, "median": statistics.median(ts)}
     xy, t = pixel_grid(w, h, dtype), targets(image, dtype)
     if kind == "train":
@@ -264,8 +253,8 @@ def run_task(task: dict) -> dict:
         gen = torch.Generator().manual_seed(task.get("seed", 0))
         batch = int(task["batch"])
         opt = torch.optim.Adam([net.w], lr=task.get("lr", 0.01))
-        ts = _times(lambda: adam_epoch(net, opt, xy, t, batch, gen), task.get("repeat", 5),
-                    task.get("min_seconds", 1.0))
+        ts = timings(lambda: adam_epoch(net, opt, xy, t, batch, gen), task.get("repeat", 5),
+                     min_seconds=task.get("min_seconds", 1.0))
         rates = [xy.shape[0] / s for s in ts]
         return {"kind": kind, "batch": batch, "samples": int(xy.shape[0]), "seconds": ts,
                 "samples_per_s": statistics.median(rates)}

@@ -25,38 +25,10 @@ def model_path(tmp_path):
 
 def test_train_tiny_budget_and_determinism(capsys, picture, tmp_path):
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
-    code, text, _ = call(
-        capsys,
-        "train",
-        picture,
-        "-o",
-        a,
-        "--epochs",
-        2,
-        "--size",
-        16,
-        "--hidden",
-        "3,4",
-        "--seed",
-        5,
-        "-q",
-    )
+    options = ["--epochs", 2, "--size", 16, "--hidden", "3,4", "--seed", 5]
+    code, text, _ = call(capsys, "train", picture, "-o", a, *options, "-q")
     assert code == 0 and str(a) in text and "RMSE" in text
-    code, _, err = call(
-        capsys,
-        "train",
-        picture,
-        "-o",
-        b,
-        "--epochs",
-        2,
-        "--size",
-        16,
-        "--hidden",
-        "3,4",
-        "--seed",
-        5,
-    )  # with the progress bar
+    code, _, err = call(capsys, "train", picture, "-o", b, *options)  # with the progress bar
     assert code == 0 and "epoch 2/2" in err
     ma, mb = load_model(a), load_model(b)
     assert ma.weights.tobytes() == mb.weights.tobytes()

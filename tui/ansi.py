@@ -64,6 +64,13 @@ def preferred_color_mode(environ: Mapping[str, str] = os.environ) -> str:
     return "truecolor" if environ.get("COLORTERM", "").lower() in ("truecolor", "24bit") else "256"
 
 
+def check_color_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of COLOR_MODES; ValueError otherwise."""
+    if mode not in COLOR_MODES:
+        raise ValueError(f"color mode must be one of {COLOR_MODES}, not {mode!r}")
+    return mode
+
+
 def _contrast(px: np.ndarray) -> np.ndarray:
     """Black or white, whichever contrasts with each uint8[N, 3] pixel."""
     lum = px.astype(np.int32) @ np.array([77, 150, 29], dtype=np.int32)
@@ -89,8 +96,7 @@ def compose_cells(
     cross; both in a contrasting colour. labels: (column, row, text), white on black.
     mode: "truecolor" (exact 24-bit) or "256".
     """
-    if mode not in COLOR_MODES:
-        raise ValueError(f"color mode must be one of {COLOR_MODES}, not {mode!r}")
+    check_color_mode(mode)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected uint8[H, W, 3], got {rgb.dtype}{list(rgb.shape)}")
     cols, rows = size if size is not None else (rgb.shape[1], (rgb.shape[0] + 1) // 2)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -33,7 +34,12 @@ from .panes import (
     status_text,
 )
 from .screens import CSS, KEYMAP, MIN_SIZE, TooSmall
-from .state import SWEEP_DEFAULT, ExplorerState, Layout
+from .state import SWEEP_DEFAULT, ExplorerState, Layout, push_weights
+
+if TYPE_CHECKING:
+    from synens.core.ensemble import RegionEnsemble
+
+    from .workers import Trainer
 
 F32 = np.float32
 NO_REGION = "No region yet: press s, move, space, move, enter."
@@ -66,12 +72,8 @@ class ExplorerApp(Controller, App[str | None]):
         super().__init__()
         self.model, self.color_mode = model, color_mode
         self.report_dir, self.save_dir = Path(report_dir), Path(save_dir)
-        self.train_to, self.train_seconds, self.seed, self.sweep_range = (
-            train_to,
-            train_seconds,
-            seed,
-            sweep,
-        )
+        self.train_to, self.train_seconds = train_to, train_seconds
+        self.seed, self.sweep_range = seed, sweep
         self.state = ExplorerState(model.topo, model.weights, model.size)
         self.scorer = IncrementalRenderer(model.topo, model.weights, *model.size)
         self.rmse_trained = self.rmse_now = rmse(self.scorer.image(), model.image)
@@ -80,16 +82,15 @@ class ExplorerApp(Controller, App[str | None]):
         self.layout: Layout | None = None
         self.renderer: IncrementalRenderer | None = None
         self._cache: dict[str, np.ndarray] = {}
-        self.ensemble = None
+        self.ensemble: RegionEnsemble | None = None
         self.atlas: np.ndarray | None = None
         self.atlas_weights: np.ndarray | None = None
         self.coord: dict | None = None
         self.sweeping: dict | None = None
-        self.trainer = None
+        self.trainer: Trainer | None = None
         self.busy: set[str] = set()
         self.extra = ""
-        self.result: str | None = None
-        self._shown: dict = {}
+        self._shown: dict[str, object] = {}
         self._label = ""
         self._pending: set[int] | None = set()
         self._numbers_due = False
@@ -171,7 +172,7 @@ class ExplorerApp(Controller, App[str | None]):
         return w
 
     # -- painting --------------------------------------------------------------------
-    def cached(self, key: str, make) -> np.ndarray:
+    def cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
@@ -235,19 +236,14 @@ class ExplorerApp(Controller, App[str | None]):
         """After an edit's frame is out: RMSE (training resolution), caption, panes."""
         self._numbers_due = False
         ids, self._pending = self._pending, set()
-        w = self.display_weights()
-        if ids is None or len(ids) > 8:
-            self.scorer.set_weights(w)
-        else:
-            for s in ids:
-                self.scorer.set_weight(s, float(w[s]))
+        push_weights(self.scorer, self.display_weights(), ids)
         self.rmse_now = rmse(self.scorer.image(), self.model.image)
         if self.renderer is not None:
             self.caption()
         self.update_neuron()
         self.update_status()
 
-    def numbers_later(self, ids) -> None:
+    def numbers_later(self, ids: Iterable[int] | None) -> None:
         """Schedule update_numbers for synapses ``ids`` (None: all) after the next refresh."""
         self._pending = None if ids is None or self._pending is None else self._pending | set(ids)
         if not self._numbers_due:

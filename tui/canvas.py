@@ -18,10 +18,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from .ansi import (
-    COLOR_MODES,
     HALF_BLOCK,
     Label,
     Rect,
+    check_color_mode,
     compose_cells,
     encode_rows,
     preferred_color_mode,
@@ -47,7 +47,9 @@ def _pair_style(key: int, indexed: bool) -> Style:
     return Style.from_color(_colour(key >> 24, indexed), _colour(key & 0xFFFFFF, indexed))
 
 
-def _row_segments(fg: np.ndarray, bg: np.ndarray, chars: np.ndarray, indexed: bool) -> list:
+def _row_segments(
+    fg: np.ndarray, bg: np.ndarray, chars: np.ndarray, indexed: bool
+) -> list[Segment]:
     """Styled Segments for a cell row (fg, bg: uint8[W, 3] or [W, 1]; chars: uint32[W])."""
     f, b = fg.astype(np.int64), bg.astype(np.int64)
     if not indexed:  # pack RGB into 24 bits
@@ -154,9 +156,7 @@ class HalfBlockCanvas(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        if color_mode not in COLOR_MODES:
-            raise ValueError(f"color mode must be one of {COLOR_MODES}, not {color_mode!r}")
-        self._color_mode = color_mode
+        self._color_mode = check_color_mode(color_mode)
         self._rgb = np.zeros((0, 0, 3), dtype=np.uint8)
         self._outline: Rect | None = None
         self._cursor: tuple[int, int] | None = None
@@ -175,9 +175,7 @@ class HalfBlockCanvas(Widget):
 
     @color_mode.setter
     def color_mode(self, mode: str) -> None:
-        if mode not in COLOR_MODES:
-            raise ValueError(f"color mode must be one of {COLOR_MODES}, not {mode!r}")
-        self._color_mode = mode
+        self._color_mode = check_color_mode(mode)
         self._update()
 
     @property
@@ -251,8 +249,9 @@ class HalfBlockCanvas(Widget):
             self.refresh()
             return
         changed = [y for y, (a, b) in enumerate(zip(old.rows, new.rows, strict=True)) if a != b]
-        starts = [y for y in changed if y - 1 not in changed]
-        ends = [y + 1 for y in changed if y + 1 not in changed]
+        lookup = set(changed)  # runs of changed rows, without list scans on the nudge path
+        starts = [y for y in changed if y - 1 not in lookup]
+        ends = [y + 1 for y in changed if y + 1 not in lookup]
         if changed:
             width = new.size[0]
             self.refresh(*(Region(0, a, width, b - a) for a, b in zip(starts, ends, strict=True)))

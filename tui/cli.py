@@ -13,9 +13,14 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from types import ModuleType
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    #: What a command module's ``add_parser`` receives: the top parser's subcommand action.
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PROG = "synens-tui"
 #: Subcommands, in help order; command NAME lives in module ``synens.tui.cmd_NAME``.
@@ -87,7 +92,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def _tui_module():
+def _tui_module() -> ModuleType | None:
     """synens.tui.app, or None while it does not exist."""
     try:
         return importlib.import_module("synens.tui.app")
@@ -97,7 +102,7 @@ def _tui_module():
         return None
 
 
-def tui_parser(app) -> Parser:
+def tui_parser(app: ModuleType) -> Parser:
     """Parser of bare ``synens-tui [options]``: the TUI's own options (app.add_arguments)."""
     parser = Parser(
         prog=PROG,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
+    from synens.tui.cli import Subparsers
 
 HELP = "the ensemble atlas: NMF parts of the change maps and neuron participation"
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``atlas`` to the subparsers and return its parser."""
     from synens.tui.cmd_report import add_output_options
 
@@ -28,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate everything, compute the atlas and print or write it (and the PNG)."""
     from synens.core.model import load_model
     from synens.tui.cli import check_output
-    from synens.tui.cmd_report import emit
+    from synens.tui.cmd_report import emit, format_report
 
     model = load_model(args.model)
     n = model.topo.n_synapses
@@ -38,21 +45,19 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.output, args.force)
     png = check_output(args.png, args.force) if args.png is not None else None
     from synens.core.atlas import atlas_picture, ensemble_atlas
-    from synens.core.report import dumps
     from synens.core.report_maps import atlas_report_json, atlas_report_text
 
     atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed)
-    if args.format == "json":
-        text = dumps(atlas_report_json(atlas, model.topo, model.size, model.path))
-    else:
-        text = atlas_report_text(atlas, model.topo, model.size, model.path)
+    text = format_report(args.format, atlas_report_json, atlas_report_text,
+                         atlas, model.topo, model.size, model.path)
     if png is not None:
         _write_png(atlas_picture(atlas, model.image), png)
     emit(text, args.output, args.force)
     return 0
 
 
-def _write_png(rgb, path) -> None:
+def _write_png(rgb: np.ndarray, path: Path) -> None:
+    """Write uint8[H, W, 3] ``rgb`` as a PNG, atomically."""
     from PIL import Image
     from synens.core.atomic import write_atomic
 

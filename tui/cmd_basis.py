@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    from synens.tui.cli import Subparsers
 
 HELP = "the basis test: single neurons vs random directions vs synapse ensembles"
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``basis`` to the subparsers and return its parser."""
     from synens.tui.cmd_report import add_output_options
 
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.basis import LayerError, hidden_layers
     from synens.core.model import load_model
     from synens.tui.cli import check_output
-    from synens.tui.cmd_report import emit
+    from synens.tui.cmd_report import emit, format_report
 
     if not 1 <= args.random <= 100_000:
         raise SynensError(f"--random must lie in 1..100000, got {args.random}")
@@ -41,14 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, args.force)
     from synens.core.basis import basis_test
-    from synens.core.report import dumps
     from synens.core.report_maps import basis_report_json, basis_report_text
 
     res = basis_test(model.topo, model.weights, model.image, args.layer, n_random=args.random,
                      seed=args.seed)
-    if args.format == "json":
-        text = dumps(basis_report_json(res, model.size, model.path))
-    else:
-        text = basis_report_text(res, model.size, model.path)
+    text = format_report(args.format, basis_report_json, basis_report_text,
+                         res, model.size, model.path)
     emit(text, args.output, args.force)
     return 0

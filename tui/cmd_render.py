@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import TYPE_CHECKING
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    from synens.tui.cli import Subparsers
 
 HELP = "render a model's painting (or a neuron, a weight change, a sweep) to a PNG"
 MAX_SIDE = 4096
@@ -14,7 +18,7 @@ MAX_FIGURE_PIXELS = 100_000_000
 MAX_STEPS = 64
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``render`` to the subparsers and return its parser."""
     p = subparsers.add_parser(
         "render", help=HELP, description=HELP + ". Without a mode it writes the painting."

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    from synens.tui.cli import Subparsers
 
 HELP = "the synapse ensemble of a picture region: members, opposing pairs, coordinated moves"
 
@@ -18,7 +23,7 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``report`` to the subparsers and return its parser."""
     p = subparsers.add_parser(
         "report", help=HELP,
@@ -39,6 +44,15 @@ def check_top(top: int) -> int:
     if not 1 <= top <= 100_000:
         raise SynensError(f"--top must lie in 1..100000, got {top}")
     return top
+
+
+def format_report(
+    fmt: str, to_json: Callable[..., dict], to_text: Callable[..., str], *data: object
+) -> str:
+    """``to_text(*data)``, or with ``fmt`` "json" ``to_json(*data)`` dumped as JSON."""
+    from synens.core.report import dumps
+
+    return dumps(to_json(*data)) if fmt == "json" else to_text(*data)
 
 
 def emit(text: str, output: str | None, force: bool) -> None:
@@ -65,13 +79,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, args.force)
     from synens.core.ensemble import RegionRule, region_ensemble
-    from synens.core.report import dumps, region_report_json, region_report_text
+    from synens.core.report import region_report_json, region_report_text
 
     rule = RegionRule() if args.share is None else RegionRule(share=args.share)
     ens = region_ensemble(model.topo, model.weights, model.image, region, rule)
-    if args.format == "json":
-        text = dumps(region_report_json(ens, model.path, args.top))
-    else:
-        text = region_report_text(ens, model.path, args.top)
+    text = format_report(args.format, region_report_json, region_report_text,
+                         ens, model.path, args.top)
     emit(text, args.output, args.force)
     return 0

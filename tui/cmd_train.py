@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synens.core.errors import SynensError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from synens.core.topology import Topology
+    from synens.core.train import Progress as TrainProgress
+    from synens.core.train import TrainConfig, TrainResult
+    from synens.tui.cli import Subparsers
 
 HELP = "train a network to paint a picture and save it as a model file"
 DEFAULT_SECONDS = 60.0
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``train`` to the subparsers and return its parser."""
     p = subparsers.add_parser(
         "train",
@@ -171,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value) -> float:
+def _number(value: object) -> float:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
@@ -180,7 +188,13 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _train(topo, image, config, weights, quiet: bool):
+def _train(
+    topo: Topology,
+    image: np.ndarray,
+    config: TrainConfig,
+    weights: np.ndarray | None,
+    quiet: bool,
+) -> TrainResult:
     """Run core.train.train, with a Rich progress bar on stderr unless quiet."""
     from synens.core.train import train
 
@@ -203,7 +217,7 @@ def _train(topo, image, config, weights, quiet: bool):
             "start", total=1.0 if known else None, epoch="0", rmse="-", speed="", left="?"
         )
 
-        def show(p) -> None:
+        def show(p: TrainProgress) -> None:
             f = p.fraction
             left = _clock(p.elapsed * (1 - f) / f) if f else "?"
             epoch = f"{p.epoch}/{p.total_epochs}" if p.total_epochs else str(p.epoch)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from textual import events
 
 from .jobs import Jobs
 from .screens import GotoScreen, HelpScreen, QuitScreen
-from .state import Edit, RegionCursor, sweep_values
+from .state import MAX_INCREMENTAL, Edit, RegionCursor, push_weights, sweep_values
+
+if TYPE_CHECKING:
+    from .panes import SynapseTable
 
 SWEEP_FRAMES, SWEEP_FPS = 45, 30.0
 
@@ -22,14 +26,9 @@ class Controller(Jobs):
         """Show an edit (already in state.weights): canvas first, numbers after the frame."""
         if edit is None:
             return
-        w = self.state.weights
-        ids = edit.ids if len(edit.ids) <= 8 else None
+        ids = edit.ids if len(edit.ids) <= MAX_INCREMENTAL else None
         if self.renderer is not None:
-            if ids is None:
-                self.renderer.set_weights(w)
-            else:
-                for s in ids:
-                    self.renderer.set_weight(s, float(w[s]))
+            push_weights(self.renderer, self.state.weights, ids)
         self.paint()
         if ids is None:
             self.table.refresh()
@@ -158,7 +157,7 @@ class Controller(Jobs):
         if sw["i"] >= n:
             self.stop_sweep()
             return
-        sw["i"] = min(max(due, sw["i"]), n - 1) if due < n else n - 1
+        sw["i"] = min(max(due, sw["i"]), n - 1)
         v = float(sw["values"][sw["i"]])
         self.renderer.set_weight(sw["s"], v)
         self.extra = f"sweep w[{sw['s']}] = {v:+.3f} (any key stops)"
@@ -279,7 +278,7 @@ class Controller(Jobs):
             if cur is not None and (cur.x, cur.y) != cur.anchor:
                 self.action_confirm()
 
-    def on_synapse_table_clicked(self, message) -> None:
+    def on_synapse_table_clicked(self, message: SynapseTable.Clicked) -> None:
         self.state.select(message.synapse)
         self.selection_changed()
 

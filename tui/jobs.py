@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from synens.core.render import rmse
@@ -10,6 +12,16 @@ from synens.core.train import TrainConfig
 from textual import work
 
 from . import workers as W
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from synens.core.ensemble import RegionEnsemble
+    from synens.core.train import TrainResult
+
+    from .state import Rect
+
+T = TypeVar("T")
 
 
 class Jobs:
@@ -31,23 +43,28 @@ class Jobs:
         self.busy.add(what)
         return True
 
+    def _off_thread(self, what: str, compute: Callable[[], T], done: Callable[[T], None]) -> None:
+        """In a thread worker: ``compute()``, then ``done(result)`` on the UI thread, or
+        ``failed(what, error)`` there if it raised."""
+        try:
+            result = compute()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            self.call_from_thread(self.failed, what, err)
+            return
+        self.call_from_thread(done, result)
+
     # -- region analysis -------------------------------------------------------------
-    def run_analysis(self, rect) -> None:
+    def run_analysis(self, rect: Rect) -> None:
         """Analyse ``rect`` in a worker; a newer request makes older results obsolete."""
         self.extra = "analysing the region…"
         self.update_status()
         self._analysis(rect, self.state.weights.copy())
 
     @work(thread=True, exit_on_error=False, group="analysis")
-    def _analysis(self, rect, weights: np.ndarray) -> None:
-        try:
-            ens = W.analyse(self.model, weights, rect)
-        except Exception as err:  # noqa: BLE001 - shown to the user
-            self.call_from_thread(self.failed, "analysis", err)
-            return
-        self.call_from_thread(self._analysed, ens)
+    def _analysis(self, rect: Rect, weights: np.ndarray) -> None:
+        self._off_thread("analysis", lambda: W.analyse(self.model, weights, rect), self._analysed)
 
-    def _analysed(self, ens) -> None:
+    def _analysed(self, ens: RegionEnsemble) -> None:
         if self.state.region is None or tuple(ens.region) != tuple(self.state.region):
             return  # the user has chosen another region meanwhile
         self.ensemble = ens
@@ -64,12 +81,11 @@ class Jobs:
 
     @work(thread=True, exit_on_error=False, group="atlas")
     def _atlas(self, weights: np.ndarray) -> None:
-        try:
-            parts = W.atlas_parts(self.model, weights)
-        except Exception as err:  # noqa: BLE001
-            self.call_from_thread(self.failed, "atlas", err)
-            return
-        self.call_from_thread(self._atlas_done, parts, weights)
+        self._off_thread(
+            "atlas",
+            lambda: W.atlas_parts(self.model, weights),
+            lambda parts: self._atlas_done(parts, weights),
+        )
 
     def _atlas_done(self, parts: np.ndarray, weights: np.ndarray) -> None:
         self.busy.discard("atlas")
@@ -94,56 +110,48 @@ class Jobs:
             self._dump(region, self.state.weights.copy(), ens if fresh else None)
 
     @work(thread=True, exit_on_error=False, group="report")
-    def _dump(self, region, weights: np.ndarray, ens) -> None:
-        try:
+    def _dump(self, region: Rect, weights: np.ndarray, ens: RegionEnsemble | None) -> None:
+        def write() -> Path:
             text = W.report_text(self.model, weights, region, ens)
-            path = W.dump_report(text, self.report_dir, region)
-        except Exception as err:  # noqa: BLE001
-            self.call_from_thread(self.failed, "report", err)
-            return
-        self.call_from_thread(self._dumped, path)
+            return W.dump_report(text, self.report_dir, region)
 
-    def _dumped(self, path) -> None:
+        self._off_thread("report", write, self._dumped)
+
+    def _dumped(self, path: Path) -> None:
         self.busy.discard("report")
-        self.last_report = path
         self.notify(f"Report written to {path}", title="report", timeout=8)
 
     # -- saving ----------------------------------------------------------------------
+    def _save_edits(self, suffix: str) -> Path:
+        """The edited weights as a NEW model file named after the model + ``suffix``."""
+        return W.save_new(
+            self.model,
+            self.state.weights,
+            self.save_dir,
+            W.model_stem(self.model) + suffix,
+            edited_from=self.model.path,
+            rmse=self.rmse_now,
+        )
+
     def action_save(self) -> None:
         """ctrl+s: the edited weights as a NEW model file (atomic, never overwrites)."""
         try:
-            path = W.save_new(
-                self.model,
-                self.state.weights,
-                self.save_dir,
-                W.model_stem(self.model) + "-edited",
-                edited_from=self.model.path,
-                rmse=self.rmse_now,
-            )
+            path = self._save_edits("-edited")
         except Exception as err:  # noqa: BLE001
             self.failed("save", err)
             return
         self.state.mark_saved()
-        self.last_saved = path
         self.notify(f"Saved the weights to {path}", title="saved", timeout=8)
         self.update_status()
 
     def autosave_and_quit(self) -> None:
         """Keep unsaved edits in an autosave file, show its path, then quit."""
         try:
-            path = W.save_new(
-                self.model,
-                self.state.weights,
-                self.save_dir,
-                W.model_stem(self.model) + "-autosave",
-                edited_from=self.model.path,
-                rmse=self.rmse_now,
-            )
+            path = self._save_edits("-autosave")
         except Exception as err:  # noqa: BLE001
             self.failed("autosave", err)
             return
-        self.result = f"unsaved edits kept in {path}"
-        self.exit(self.result)
+        self.exit(f"unsaved edits kept in {path}")
 
     # -- training --------------------------------------------------------------------
     def action_train(self) -> None:
@@ -177,7 +185,7 @@ class Jobs:
         self._train(self.trainer)
 
     @work(thread=True, exit_on_error=False, group="train")
-    def _train(self, trainer) -> None:
+    def _train(self, trainer: W.Trainer) -> None:
         try:
             result = trainer.run()
         except Exception as err:  # noqa: BLE001
@@ -204,7 +212,7 @@ class Jobs:
             self.paint()
         self.numbers_later(None)
 
-    def _trained(self, trainer, result) -> None:
+    def _trained(self, trainer: W.Trainer, result: TrainResult | None) -> None:
         self.trainer = None
         self.query_one("#train-row").set_class(False, "-on")
         weights = result.weights if result is not None else self.state.weights
@@ -223,7 +231,7 @@ class Jobs:
         self.table.refresh()
         self.numbers_later(None)
 
-    def _save_trained(self, result) -> None:
+    def _save_trained(self, result: TrainResult) -> None:
         """Save a freshly trained network (PICTURE launch) next to ``train_to``, never over
         an existing file; it becomes the model being explored."""
         from synens.core.model import Model, make_meta

@@ -14,6 +14,8 @@ from synens.core.errors import SynensError
 if TYPE_CHECKING:
     from synens.core.model import Model
 
+    from .app import ExplorerApp
+
 DEFAULT_MODEL = "default.npz"
 TRAIN_SECONDS = 60.0
 
@@ -95,7 +97,10 @@ def is_model_file(path: Path) -> bool:
 
 
 def open_target(args: argparse.Namespace) -> tuple[Model, Path | None]:
-    """(model, train_to): the Model to show, and where to save it after a PICTURE launch."""
+    """(model, train_to): the Model to show, and where to save it after a PICTURE launch.
+
+    ``args`` holds every option of ``add_arguments``.
+    """
     from synens.core.model import Model, load_model, make_meta
     from synens.core.picture import load_picture
     from synens.core.topology import layered
@@ -103,47 +108,45 @@ def open_target(args: argparse.Namespace) -> tuple[Model, Path | None]:
 
     from .workers import unique_path
 
-    target = getattr(args, "target", None)
-    if target is None:
+    if args.target is None:
         path = default_model_path()
         if not path.exists():
             raise SynensError(
                 f"the shipped default model is missing ({path}); give a MODEL.npz or a PICTURE"
             )
         return load_model(path), None
-    path = Path(target)
+    path = Path(args.target)
     if is_model_file(path):
         return load_model(path), None
-    seed = int(getattr(args, "seed", 0))
-    if seed < 0:
+    if args.seed < 0:
         raise SynensError("--seed must be 0 or more")
-    image = load_picture(path, int(getattr(args, "size", 128)))
+    image = load_picture(path, args.size)
     topo = layered()
-    meta = make_meta(topo, seed=seed, picture=path.name)
-    model = Model(topo, init_weights(topo, seed), np.ascontiguousarray(image), meta, path=None)
-    save_dir = Path(getattr(args, "save_dir", ".") or ".")
-    return model, unique_path(save_dir, path.stem, ".npz")
+    meta = make_meta(topo, seed=args.seed, picture=path.name)
+    model = Model(topo, init_weights(topo, args.seed), np.ascontiguousarray(image), meta, path=None)
+    return model, unique_path(Path(args.save_dir or "."), path.stem, ".npz")
 
 
 def check_folder(folder: str, what: str) -> str:
-    p = Path(folder)
-    if not p.is_dir():
+    """``folder`` if it is an existing folder; SynensError naming the option ``what`` if not."""
+    if not Path(folder).is_dir():
         raise SynensError(f"{what} {folder} is not an existing folder")
     return folder
 
 
-def run(args: argparse.Namespace, app_class) -> int:
-    """Build and run the app; print where unsaved edits were kept, if they were."""
+def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
+    """Build and run the app for ``args`` (every option of ``add_arguments``); print where
+    unsaved edits were kept, if they were."""
     from .canvas import preferred_color_mode
 
-    report_dir = check_folder(getattr(args, "report_dir", ".") or ".", "--report-dir")
-    save_dir = check_folder(getattr(args, "save_dir", ".") or ".", "--save-dir")
-    sweep = parse_sweep(getattr(args, "sweep", "-0.8,0.3"))
-    seconds = float(getattr(args, "seconds", TRAIN_SECONDS))
+    report_dir = check_folder(args.report_dir or ".", "--report-dir")
+    save_dir = check_folder(args.save_dir or ".", "--save-dir")
+    sweep = parse_sweep(args.sweep)
+    seconds = args.seconds
     if not (math.isfinite(seconds) and seconds > 0):
         raise SynensError("--seconds must be a positive number")
     model, train_to = open_target(args)
-    mode = getattr(args, "colors", None) or preferred_color_mode()
+    mode = args.colors or preferred_color_mode()
     app = app_class(
         model,
         color_mode=mode,
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace, app_class) -> int:
         save_dir=save_dir,
         train_to=train_to,
         train_seconds=seconds,
-        seed=int(getattr(args, "seed", 0)),
+        seed=args.seed,
         sweep=sweep,
     )
     message = app.run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
@@ -16,6 +18,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from .state import VIEWS, ExplorerState
+
+if TYPE_CHECKING:
+    from synens.core.ensemble import RegionEnsemble
 
 HEADER = "  id source→target  weight   change influence"
 _PLAIN, _CHANGED = Style(), Style(color="yellow")
@@ -122,7 +127,7 @@ def neuron_text(state: ExplorerState, width: int = 56) -> Text:
     return out
 
 
-def ensemble_text(ens, width: int = 56, top: int = 12) -> Text:
+def ensemble_text(ens: RegionEnsemble, top: int = 12) -> Text:
     """Summary line, members (core first), opposing pairs and moves of a RegionEnsemble."""
     topo = ens.topo
     out = Text()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from synens.core.ensemble import RegionEnsemble
+from synens.core.ensemble import RegionEnsemble, region_ensemble
 from synens.core.model import Model, save_model
 from synens.core.train import Progress, TrainConfig, TrainResult, train
 
@@ -26,6 +26,21 @@ def unique_path(folder: str | os.PathLike, stem: str, suffix: str) -> Path:
     return path
 
 
+def _create_unique(
+    folder: str | os.PathLike, stem: str, suffix: str, create: Callable[[Path], object], what: str
+) -> Path:
+    """``create(path)`` at the first free name of ``unique_path``; tries the next free name
+    when another process took that one meanwhile (``create`` raises FileExistsError)."""
+    for _ in range(1000):
+        path = unique_path(folder, stem, suffix)
+        try:
+            create(path)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free {what} file name in {folder}")
+
+
 def model_stem(model: Model) -> str:
     """A file stem for the model: its file's stem, or its picture's, or 'model'."""
     if model.path:
@@ -37,13 +52,14 @@ def model_stem(model: Model) -> str:
 def analyse(model: Model, weights: np.ndarray,
             rect: tuple[int, int, int, int]) -> RegionEnsemble:
     """The region ensemble of ``rect`` (picture pixels) with ``weights`` float64[S]."""
-    from synens.core.ensemble import region_ensemble
-
     return region_ensemble(model.topo, np.array(weights, np.float64), model.image, rect)
 
 
 def report_text(
-    model: Model, weights: np.ndarray, rect: tuple[int, int, int, int], ens=None
+    model: Model,
+    weights: np.ndarray,
+    rect: tuple[int, int, int, int],
+    ens: RegionEnsemble | None = None,
 ) -> str:
     """The text of ``synens-tui report MODEL --region rect`` for these weights."""
     from synens.core.report import region_report_text
@@ -58,13 +74,7 @@ def dump_report(text: str, folder: str | os.PathLike, rect: tuple[int, int, int,
     from synens.core.atomic import create_new
 
     stem = "synens-report-" + "-".join(str(v) for v in rect)
-    for _ in range(1000):
-        path = unique_path(folder, stem, ".txt")
-        try:
-            return create_new(path, text)
-        except FileExistsError:  # another process took the name meanwhile
-            continue
-    raise FileExistsError(f"no free report file name in {folder}")
+    return _create_unique(folder, stem, ".txt", lambda path: create_new(path, text), "report")
 
 
 def save_new(
@@ -78,14 +88,7 @@ def save_new(
                    {**model.meta, **meta})
     tmp = save_model(edited, Path(folder) / f".{stem}.{os.getpid()}.tmp.npz")
     try:
-        for _ in range(1000):
-            path = unique_path(folder, stem, ".npz")
-            try:
-                os.link(tmp, path)  # fails if the name was taken meanwhile
-                return path
-            except FileExistsError:
-                continue
-        raise FileExistsError(f"no free model file name in {folder}")
+        return _create_unique(folder, stem, ".npz", lambda path: os.link(tmp, path), "model")
     finally:
         tmp.unlink(missing_ok=True)
 
