@@ -72,7 +72,7 @@ def _tanh_overload(x):  # pragma: no cover - compiled
     return impl_exact
 
 
-def zero_of(a):
+def zero_of(a: np.ndarray) -> np.generic:
     """A zero of the element type of array ``a`` (so float32 sums stay float32 in kernels)."""
     return a.dtype.type(0)
 

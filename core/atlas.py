@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .ensemble import ensemble_neurons
+from .ensemble import above_share, ensemble_neurons
 from .errors import SynensError
 from .grad import jacobian
 from .nmf import nmf
+from .picture import fit_size
 from .segment import binarise
 from .topology import Topology
 
@@ -70,10 +71,7 @@ class Atlas:
 
 def atlas_size(width: int, height: int, side: int = ATLAS_SIDE) -> tuple[int, int]:
     """The reduced grid (w, h): longer side ``side`` px (never above the picture's own)."""
-    side = min(side, max(width, height))
-    if width >= height:
-        return side, max(1, round(height * side / width))
-    return max(1, round(width * side / height)), side
+    return fit_size(width, height, min(side, max(width, height)))
 
 
 def change_magnitudes(topo: Topology, weights: np.ndarray, width: int,
@@ -85,7 +83,10 @@ def change_magnitudes(topo: Topology, weights: np.ndarray, width: int,
 
 
 def default_k(mag: np.ndarray, energy: float = K_ENERGY, k_range: tuple[int, int] = K_RANGE) -> int:
-    """Smallest K whose truncated SVD of mag holds ``energy`` of its squared norm, in k_range."""
+    """Smallest K whose truncated SVD of mag (float64[P, S]) holds ``energy`` of |mag|².
+
+    Clamped to k_range (and to S).
+    """
     s2 = np.clip(np.linalg.eigvalsh(mag.T @ mag), 0.0, None)[::-1]
     total = float(s2.sum())
     if total <= 0:
@@ -120,9 +121,7 @@ def ensemble_atlas(topo: Topology, weights: np.ndarray, image: np.ndarray,
     members, neurons, ens_maps = [], [], np.zeros((k, ah, aw))
     part_of = np.zeros((k, topo.n_neurons), bool)
     for i in range(k):
-        top = float(load[i].max())
-        ids = np.flatnonzero(load[i] >= member_share * top) if top > 0 else np.zeros(0, int)
-        ids = ids[np.lexsort((ids, -load[i, ids]))].astype(np.int64)
+        ids = above_share(load[i], member_share)
         members.append(ids)
         neurons.append(ensemble_neurons(topo, ids))
         part_of[i, neurons[-1]] = True

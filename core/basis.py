@@ -74,10 +74,6 @@ class BasisResult:
     tests: list = field(default_factory=list)
     conclusion: str = ""
 
-    def medians(self, ref: str = "both") -> dict:
-        return {k: float(np.median(self.scores[k][ref])) if self.scores[k][ref].size else 0.0
-                for k in KINDS}
-
 
 def _score(maps: np.ndarray, refs: dict, signed: bool) -> dict:
     """Best IoU of each map's high side (and, if signed, of its negation's) per reference."""

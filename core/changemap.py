@@ -64,19 +64,23 @@ def region_masks(width: int, height: int, region: Sequence[int]) -> np.ndarray:
     return m
 
 
+def check_synapse(topo: Topology, s: int) -> None:
+    """Refuse (SynensError) a synapse id outside 0..S-1."""
+    if not 0 <= int(s) < topo.n_synapses:
+        raise SynensError(f"synapse {s} does not exist (0..{topo.n_synapses - 1})")
+
+
 def linear_change_map(topo: Topology, weights: np.ndarray, s: int, width: int, height: int,
                       dtype: DTypeLike = np.float64) -> np.ndarray:
     """d(painting)/d(weight[s]) at W×H: float[H, W, 3] (colour units per unit of weight)."""
-    if not 0 <= int(s) < topo.n_synapses:
-        raise SynensError(f"synapse {s} does not exist (0..{topo.n_synapses - 1})")
+    check_synapse(topo, s)
     return jacobian(topo, weights, width, height, [int(s)], dtype)[..., 0]
 
 
 def exact_change_map(topo: Topology, weights: np.ndarray, s: int, new_value: float,
                      width: int, height: int, dtype: DTypeLike = np.float64) -> np.ndarray:
     """render(w with weight[s] = new_value) − render(w): float[H, W, 3] (the article's moves)."""
-    if not 0 <= int(s) < topo.n_synapses:
-        raise SynensError(f"synapse {s} does not exist (0..{topo.n_synapses - 1})")
+    check_synapse(topo, s)
     moved = np.array(weights, np.float64)
     moved[int(s)] = float(new_value)
     return render(topo, moved, width, height, dtype) - render(topo, weights, width, height, dtype)

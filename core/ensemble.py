@@ -129,14 +129,22 @@ def region_scores(topo: Topology, weights: np.ndarray, image: np.ndarray, region
                         split.n_out)
 
 
+def above_share(values: np.ndarray, share: float) -> np.ndarray:
+    """Ids of the values (float[S]) >= share × the largest, largest first, ties by id: int64[k].
+
+    None when the largest value is not positive.
+    """
+    top = float(values.max())
+    if not top > 0:
+        return np.zeros(0, np.int64)
+    ids = np.flatnonzero(values >= share * top)
+    return ids[np.lexsort((ids, -values[ids]))].astype(np.int64)
+
+
 def membership(scores: RegionScores, rule: RegionRule) -> tuple[np.ndarray, np.ndarray]:
     """Members int64[k] (``in`` descending, ties by id) and their core flags bool[k]."""
-    top = float(scores.in_.max())
-    if not top > 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    ids = np.flatnonzero(scores.in_ >= rule.share * top)
-    ids = ids[np.lexsort((ids, -scores.in_[ids]))]
-    return ids.astype(np.int64), scores.sel[ids] > rule.core_sel
+    ids = above_share(scores.in_, rule.share)
+    return ids, scores.sel[ids] > rule.core_sel
 
 
 def ensemble_neurons(topo: Topology, members: np.ndarray) -> np.ndarray:

@@ -9,15 +9,17 @@ kernels.py. The Jacobian is never held: one chunk of k columns at a time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import kernels as K
 from . import kernels_grad as KG
 from ._jit import JIT, PJIT
-from .grid import grid, pack, pixel_coords, samples, unchunked
+from .grid import grid, pack, pixel_coords, samples, synapse_columns, unchunked
 from .topology import Topology
 
 
@@ -32,8 +34,12 @@ class SplitSamples(NamedTuple):
     n_out: int
 
 
-def split_samples(width: int, height: int, region, dtype=np.float32) -> SplitSamples:
-    """The pixels of the rectangle ``region`` (x0, y0, x1, y1) and of the rest, chunked apart."""
+def split_samples(width: int, height: int, region: Sequence[int],
+                  dtype: DTypeLike = np.float32) -> SplitSamples:
+    """The pixels of the rectangle ``region`` (x0, y0, x1, y1) and of the rest, chunked apart.
+
+    Coordinates and mask are of ``dtype``, the kernels' dtype (float32 or float64).
+    """
     x0, y0, x1, y1 = region
     x, y = pixel_coords(width, height)
     inside = np.zeros((height, width), bool)
@@ -104,19 +110,15 @@ def _gram_chunks(w, src, dst, ptr, order, outs, X, Y, M, cols, out):
     X, Y, M float[C, CH]; cols int32[k]; out float64[C, k4, k4] (k4 = k rounded up to 4;
     lower triangle filled, see _syrk_lower).
     """
-    n = ptr.size - 1
     k = cols.size
     k4 = out.shape[1]
     ch_len = X.shape[1]
     for c in prange(X.shape[0]):
-        z = np.empty((n, ch_len), X.dtype)
-        a = np.empty_like(z)
-        d = np.empty_like(z)
-        jc = np.zeros((k4, ch_len), X.dtype)
+        a, d, jc = K._chunk_jac_start(w, src, ptr, order, X[c], Y[c], k4)
+        jc[k:] = 0.0
         jk = jc[:k]
         mc = M[c]
         out[c] = 0.0
-        K._chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
         for ch in range(3):
             K._chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jk)
             for j in range(k):
@@ -166,7 +168,7 @@ def _jvp(w, src, ptr, order, outs, X, Y, V, out):
 
 
 def jvp(topo: Topology, weights: np.ndarray, directions: np.ndarray, width: int, height: int,
-        dtype=np.float32) -> np.ndarray:
+        dtype: DTypeLike = np.float32) -> np.ndarray:
     """J v at W×H for each row v of directions (float[D, S]): float[D, H, W, 3], exact."""
     g = grid(width, height, dtype)
     net = pack(topo, weights, dtype)
@@ -180,18 +182,11 @@ def jvp(topo: Topology, weights: np.ndarray, directions: np.ndarray, width: int,
     return np.ascontiguousarray(flat.transpose(0, 2, 1)).reshape(v.shape[0], height, width, 3)
 
 
-def _cols(topo: Topology, synapses) -> np.ndarray:
-    cols = np.arange(topo.n_synapses) if synapses is None else np.asarray(synapses).ravel()
-    if cols.size and (cols.min() < 0 or cols.max() >= topo.n_synapses):
-        raise IndexError(f"synapse ids must lie in 0..{topo.n_synapses - 1}")
-    return cols.astype(np.int32)
-
-
 def split_sumsq(topo: Topology, weights: np.ndarray, split: SplitSamples,
-                synapses=None) -> np.ndarray:
+                synapses: ArrayLike | None = None) -> np.ndarray:
     """Sum over R's (row 0) and O's (row 1) pixels and the 3 channels of J²: float64[2, k]."""
     net = pack(topo, weights, split.x.dtype)
-    cols = _cols(topo, synapses)
+    cols = synapse_columns(topo, synapses)
     out = np.empty((split.x.shape[0], 1, cols.size), np.float64)
     KG._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, split.x, split.y,
                  np.ascontiguousarray(split.mask[:, None, :]), cols, out)
@@ -199,10 +194,10 @@ def split_sumsq(topo: Topology, weights: np.ndarray, split: SplitSamples,
 
 
 def split_gram(topo: Topology, weights: np.ndarray, split: SplitSamples,
-               synapses) -> np.ndarray:
+               synapses: ArrayLike | None) -> np.ndarray:
     """JᵀJ over R's (0) and O's (1) pixels and the 3 channels: float64[2, k, k], symmetric."""
     net = pack(topo, weights, split.x.dtype)
-    cols = _cols(topo, synapses)
+    cols = synapse_columns(topo, synapses)
     k = cols.size
     k4 = max(4, -(-k // 4) * 4)
     out = np.empty((split.x.shape[0], k4, k4), np.float64)

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import write_atomic
-from .changemap import exact_change_map
+from .changemap import check_synapse
 from .model import Model
 from .render import activations, render, rmse, to_uint8
 
@@ -145,11 +145,15 @@ def neurons_figure(
 def change_map(
     model: Model, synapse: int, delta: float, width: int, height: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Painting with weight s moved by delta, and its exact change (both float64[H, W, 3])."""
+    """Painting with weight s moved by delta, and its exact change (both float64[H, W, 3]).
+
+    The change is ``exact_change_map``'s: render(moved) - render(weights), in float64.
+    """
+    check_synapse(model.topo, synapse)
     moved = np.array(model.weights, np.float64)
     moved[synapse] += delta
-    change = exact_change_map(model.topo, model.weights, synapse, moved[synapse], width, height)
-    return render(model.topo, moved, width, height, np.float64), change
+    after = render(model.topo, moved, width, height, np.float64)
+    return after, after - render(model.topo, model.weights, width, height, np.float64)
 
 
 def synapse_label(model: Model, synapse: int) -> str:

@@ -6,17 +6,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import kernels_grad as KG
-from .grid import Grid, Samples, chunked, grid, pack
+from .grid import NetArrays, Samples, chunked, grid, pack, synapse_columns
 from .topology import Topology
-
-
-def _cols(topo: Topology, synapses) -> np.ndarray:
-    if synapses is None:
-        return np.arange(topo.n_synapses, dtype=np.int32)
-    cols = np.asarray(synapses, np.int64).ravel()
-    if cols.size and (cols.min() < 0 or cols.max() >= topo.n_synapses):
-        raise IndexError(f"synapse ids must lie in 0..{topo.n_synapses - 1}")
-    return cols.astype(np.int32)
 
 
 def loss_and_grad(topo: Topology, weights: np.ndarray, s: Samples, targets: np.ndarray,
@@ -49,7 +40,7 @@ def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int,
     """
     g = grid(width, height, dtype)
     net = pack(topo, weights, dtype)
-    cols = _cols(topo, synapses)
+    cols = synapse_columns(topo, synapses)
     s = g.samples
     shape = (3, cols.size, s.n)
     if out is None:
@@ -60,12 +51,21 @@ def jacobian(topo: Topology, weights: np.ndarray, width: int, height: int,
     return out.reshape(3, cols.size, height, width).transpose(2, 3, 0, 1)
 
 
-def _masks(g: Grid, masks: np.ndarray) -> np.ndarray:
+def _masked_inputs(topo: Topology, weights: np.ndarray, masks: np.ndarray,
+                   synapses: ArrayLike | None,
+                   dtype: DTypeLike) -> tuple[NetArrays, Samples, np.ndarray, np.ndarray]:
+    """The kernel inputs of jac_sumsq and jac_gram, on the grid of the masks (G, H, W).
+
+    Returns (net, samples, masks float[C, G, CH] chunked like the samples, cols int32[k]).
+    """
     m = np.asarray(masks)
-    if m.ndim != 3 or m.shape[1:] != (g.height, g.width):
-        raise ValueError(f"masks must have shape (G, {g.height}, {g.width})")
+    if m.ndim != 3:
+        raise ValueError(f"masks must have shape (G, H, W), got {list(m.shape)}")
+    g = grid(m.shape[2], m.shape[1], dtype)
+    net = pack(topo, weights, dtype)
+    cols = synapse_columns(topo, synapses)
     flat = m.reshape(m.shape[0], -1).astype(g.samples.x.dtype)
-    return chunked(flat)  # (C, G, CH)
+    return net, g.samples, chunked(flat), cols
 
 
 def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray,
@@ -75,13 +75,8 @@ def jac_sumsq(topo: Topology, weights: np.ndarray, masks: np.ndarray,
     masks float or bool[G, H, W] (pixel weights, usually 0/1). Returns float64[G, k].
     Streams over chunks of pixels: the Jacobian is never held.
     """
-    g_, h, w = np.shape(masks)
-    g = grid(w, h, dtype)
-    net = pack(topo, weights, dtype)
-    cols = _cols(topo, synapses)
-    m = _masks(g, masks)
-    out = np.empty((m.shape[0], g_, cols.size), np.float64)
-    s = g.samples
+    net, s, m, cols = _masked_inputs(topo, weights, masks, synapses, dtype)
+    out = np.empty((m.shape[0], m.shape[1], cols.size), np.float64)
     KG._jac_sumsq(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
     return out.sum(axis=0)
 
@@ -90,15 +85,11 @@ def jac_gram(topo: Topology, weights: np.ndarray, masks: np.ndarray,
              synapses: ArrayLike | None = None, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Gram matrices JᵀJ over each mask's pixels and the 3 channels: float64[G, k, k].
 
-    Streams over chunks of pixels (cost grows with k², so pass a subset for large nets).
+    masks float or bool[G, H, W] as for jac_sumsq. Streams over chunks of pixels (cost grows
+    with k², so pass a subset for large nets).
     """
-    g_, h, w = np.shape(masks)
-    g = grid(w, h, dtype)
-    net = pack(topo, weights, dtype)
-    cols = _cols(topo, synapses)
-    m = _masks(g, masks)
-    out = np.empty((m.shape[0], g_, cols.size, cols.size), np.float64)
-    s = g.samples
+    net, s, m, cols = _masked_inputs(topo, weights, masks, synapses, dtype)
+    out = np.empty((m.shape[0], m.shape[1], cols.size, cols.size), np.float64)
     KG._jac_gram(net.w, net.src, net.dst, net.ptr, net.order, net.outs, s.x, s.y, m, cols, out)
     low = out.sum(axis=0)
     return low + np.tril(low, -1).transpose(0, 2, 1)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._jit import CHUNK
 from .topology import Topology
@@ -49,6 +49,16 @@ def pack(topo: Topology, weights: np.ndarray, dtype: DTypeLike = np.float32) -> 
         raise ValueError("weights must be finite")
     return NetArrays(np.array(w, dtype=dtype, copy=True), topo.src, topo.dst, topo.ptr,
                      topo.order, topo.outputs)
+
+
+def synapse_columns(topo: Topology, synapses: ArrayLike | None) -> np.ndarray:
+    """The synapse ids a Jacobian kernel takes as its columns: int32[k] (None: all S)."""
+    if synapses is None:
+        return np.arange(topo.n_synapses, dtype=np.int32)
+    cols = np.asarray(synapses, np.int64).ravel()
+    if cols.size and (cols.min() < 0 or cols.max() >= topo.n_synapses):
+        raise IndexError(f"synapse ids must lie in 0..{topo.n_synapses - 1}")
+    return cols.astype(np.int32)
 
 
 def chunked(values: np.ndarray, chunk: int = CHUNK, fill: float = 0.0) -> np.ndarray:

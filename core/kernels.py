@@ -206,6 +206,19 @@ def _nudge(w, src, ptr, order, pos, X, Y, Z, A, s, target, delta):
 
 
 @njit(**JIT)
+def _chunk_jac_start(w, src, ptr, order, x, y, k):
+    """Forward pass over one chunk, and the buffers of _chunk_jac.
+
+    Returns a (float[N, m], the activations), d (float[N, m], scratch) and jc (float[k, m],
+    uninitialised) for ``_chunk_jac(..., a, d, ch, cols, jc)``.
+    """
+    z = np.empty((ptr.size - 1, x.size), x.dtype)
+    a = np.empty_like(z)
+    _chunk_forward(w, src, ptr, order, x, y, z, a)
+    return a, z, np.empty((k, x.size), x.dtype)
+
+
+@njit(**JIT)
 def _chunk_jac(w, src, dst, ptr, order, outs, x, y, a, d, ch, cols, jc):
     """Column block of the Jacobian of output ``ch`` for one chunk: jc float[k, m]."""
     d[:] = 0.0

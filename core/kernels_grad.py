@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._jit import JIT, PJIT, zero_of
-from .kernels import _chunk_forward, _chunk_jac, _chunk_loss_grad
+from .kernels import _chunk_jac, _chunk_jac_start, _chunk_loss_grad
 
 
 @njit(**PJIT)
@@ -29,14 +29,9 @@ def _loss_grad(w, src, ptr, order, outs, X, Y, T, M, G, L):
 @njit(**PJIT)
 def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
     """d image / d w[cols] for the first P samples: J float[3, k, P] (channel, column, pixel)."""
-    n = ptr.size - 1
     ch_len = X.shape[1]
     for c in prange(X.shape[0]):
-        z = np.empty((n, ch_len), X.dtype)
-        a = np.empty_like(z)
-        d = np.empty_like(z)
-        jc = np.empty((cols.size, ch_len), X.dtype)
-        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
+        a, d, jc = _chunk_jac_start(w, src, ptr, order, X[c], Y[c], cols.size)
         lo = c * ch_len
         m = min(ch_len, J.shape[2] - lo)
         for ch in range(3):
@@ -51,15 +46,10 @@ def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
 
     masks float[C, G, CH] (a pixel may be in several groups); out float64[C, G, k].
     """
-    n = ptr.size - 1
     k = cols.size
     for c in prange(X.shape[0]):
-        z = np.empty((n, X.shape[1]), X.dtype)
-        a = np.empty_like(z)
-        d = np.empty_like(z)
-        jc = np.empty((k, X.shape[1]), X.dtype)
+        a, d, jc = _chunk_jac_start(w, src, ptr, order, X[c], Y[c], k)
         out[c] = 0.0
-        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
         for ch in range(3):
             _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
             for g in range(masks.shape[1]):
@@ -75,16 +65,11 @@ def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
 @njit(**PJIT)
 def _jac_gram(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
     """Streaming JᵀJ over masked pixels: out float64[C, G, k, k] (lower triangle filled)."""
-    n = ptr.size - 1
     k = cols.size
     for c in prange(X.shape[0]):
-        z = np.empty((n, X.shape[1]), X.dtype)
-        a = np.empty_like(z)
-        d = np.empty_like(z)
-        jc = np.empty((k, X.shape[1]), X.dtype)
+        a, d, jc = _chunk_jac_start(w, src, ptr, order, X[c], Y[c], k)
         mj = np.empty(X.shape[1], X.dtype)
         out[c] = 0.0
-        _chunk_forward(w, src, ptr, order, X[c], Y[c], z, a)
         for ch in range(3):
             _chunk_jac(w, src, dst, ptr, order, outs, X[c], Y[c], a, d, ch, cols, jc)
             for g in range(masks.shape[1]):

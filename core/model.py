@@ -34,7 +34,7 @@ from numpy.typing import DTypeLike
 
 from .atomic import write_atomic
 from .errors import ModelFileError, one_line
-from .topology import Topology, TopologyError
+from .topology import Topology, TopologyError, from_spec
 
 FORMAT = "synens-model/1"
 KEYS = ("format", "weights", "src", "dst", "n_neurons", "output_neurons", "image", "meta")
@@ -269,7 +269,7 @@ def _build(arrays: dict, name: str) -> Model:
         raise ModelFileError(f"model file {name}: 'meta' must be a JSON object")
     spec = _spec(meta.get("topology", {}), n, name)
     try:
-        topo, _ = Topology.from_arrays(src, dst, n, outputs, spec=spec, canonical_only=True)
+        topo = from_spec(spec, src, dst, n, outputs)
     except TopologyError as err:
         raise ModelFileError(f"model file {name} holds an invalid network: {err}") from None
     return Model(topo, weights.copy(), np.ascontiguousarray(image), meta, path=name)

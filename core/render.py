@@ -114,6 +114,5 @@ class IncrementalRenderer:
 
     def activation(self, n: int) -> np.ndarray:
         """Neuron n's output: float32[H, W] in [-1, 1]."""
-        a = self._a[:, n, :]
-        flat = a.reshape(-1)[: self.grid.samples.n]
+        flat = unchunked(self._a[:, n, :], self.grid.samples.n)
         return flat.reshape(self.grid.height, self.grid.width)

@@ -21,7 +21,7 @@ from .topology import Topology
 
 
 def participation_counts(part: np.ndarray) -> dict:
-    """How many neurons serve no, one and several ensembles."""
+    """How many neurons serve no, one and several ensembles (part: int64[N] parts per neuron)."""
     return {"neurons": int(part.size), "serve_none": int(np.sum(part == 0)),
             "serve_one": int(np.sum(part == 1)), "serve_several": int(np.sum(part >= 2))}
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import kernels_grad as KG
+from ._jit import CHUNK
+from .errors import SynensError
 from .grad import loss_and_grad
-from .grid import grid, image_targets, pack, pixel_coords
+from .grid import chunked, grid, image_targets, pack, pixel_coords, samples
 from .lbfgs import LBFGS
 from .render import render, rmse
 from .topology import Topology
@@ -34,8 +36,6 @@ class TrainConfig:
     adam_share: float = 0.2
 
     def validate(self) -> None:
-        from .errors import SynensError
-
         if self.epochs is None and self.seconds is None and self.target_rmse is None:
             raise SynensError("give a stop rule: epochs, seconds or a target RMSE")
         if self.epochs is not None and self.epochs < 1:
@@ -164,16 +164,15 @@ def train(topo: Topology, image: np.ndarray, config: TrainConfig,
                 if config.batch >= n_px:
                     _, grad = fg(w64)
                     _adam_update(w64, grad, m, v, step, config.lr)
-                    seen = n_px
                 else:
                     perm = rng.permutation(n_px)
-                    if config.batch <= 256:
+                    if config.batch <= CHUNK:
                         KG._adam_epoch(w64, net.w, net.src, net.ptr, net.order, net.outs,
-                                      xs, ys, ts, perm, config.batch, config.lr, config.l2,
-                                      m, v, step)
+                                       xs, ys, ts, perm, config.batch, config.lr, config.l2,
+                                       m, v, step)
                     else:
                         _large_batch_epoch(topo, w64, xs, ys, ts, perm, config, m, v, step)
-                    seen = n_px
+                seen = n_px
                 current = w64
             else:
                 phase = "lbfgs"
@@ -213,8 +212,6 @@ def _adam_update(w64, grad, m, v, step, lr, b1=0.9, b2=0.999, eps=1e-8) -> None:
 
 def _large_batch_epoch(topo, w64, xs, ys, ts, perm, cfg, m, v, step) -> None:
     """One Adam epoch with batches larger than a chunk, each batch's gradient in parallel."""
-    from .grid import chunked, samples
-
     for b in range(0, perm.size, cfg.batch):
         idx = perm[b:b + cfg.batch]
         s = samples(xs[idx], ys[idx])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synens.core.render import render
 from synens.core.topology import Topology, layered
 
 #: Seeds of the random DAGs every kernel test runs on (each seed is one network).
@@ -48,6 +49,20 @@ def layered_weights(topo: Topology, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fan_in = np.diff(topo.ptr)[topo.dst]
     return rng.normal(0.0, 1.0, topo.n_synapses) * 1.5 / np.sqrt(fan_in)
+
+
+def render_fd(topo: Topology, w: np.ndarray, width: int, height: int, synapses,
+              h: float = 1e-6) -> np.ndarray:
+    """Central differences of the float64 painting: float64[H, W, 3, k] for the k synapses."""
+    cols = []
+    for s in synapses:
+        wp, wm = w.copy(), w.copy()
+        wp[s] += h
+        wm[s] -= h
+        diff = render(topo, wp, width, height, np.float64) - render(topo, wm, width, height,
+                                                                    np.float64)
+        cols.append(diff / (2 * h))
+    return np.stack(cols, axis=-1)
 
 
 @pytest.fixture(params=DAG_SEEDS, ids=[f"dag{s}" for s in DAG_SEEDS])

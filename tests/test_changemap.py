@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as R
-from conftest import layered_weights, random_dag
+from conftest import layered_weights, random_dag, render_fd
 from synens.core.changemap import (
     RegionError,
     check_region,
@@ -23,11 +23,8 @@ from synens.core.topology import layered
 W, H = 9, 7
 
 
-def _fd(topo, w, s, h=1e-6):
-    wp, wm = w.copy(), w.copy()
-    wp[s] += h
-    wm[s] -= h
-    return (render(topo, wp, W, H, np.float64) - render(topo, wm, W, H, np.float64)) / (2 * h)
+def _fd(topo, w, s):
+    return render_fd(topo, w, W, H, [s])[..., 0]
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import reference as R
-from conftest import random_dag
+from conftest import random_dag, render_fd
 from numba import njit
 from synens.core import kernels as K
 from synens.core import kernels_grad as KG
@@ -358,22 +358,10 @@ def test_jacobian_matches_reference(dag):
     assert _scaled_err(j32, ref) < 1e-5
 
 
-def _render_fd(topo, w, width, height, syns, h=1e-6):
-    cols = []
-    for s in syns:
-        wp, wm = w.copy(), w.copy()
-        wp[s] += h
-        wm[s] -= h
-        diff = render(topo, wp, width, height, np.float64) - render(topo, wm, width, height,
-                                                                    np.float64)
-        cols.append(diff / (2 * h))
-    return np.stack(cols, axis=-1)
-
-
 def test_jacobian_finite_differences(dag):
     topo, w = dag
     j = jacobian(topo, w, 7, 5, dtype=np.float64)
-    np.testing.assert_allclose(j, _render_fd(topo, w, 7, 5, range(topo.n_synapses)),
+    np.testing.assert_allclose(j, render_fd(topo, w, 7, 5, range(topo.n_synapses)),
                                rtol=FD_RTOL, atol=FD_ATOL)
 
 
@@ -382,7 +370,7 @@ def test_jacobian_layered(net):
     j = jacobian(topo, w, 7, 5, dtype=np.float64)
     assert _scaled_err(j, R.jacobian(topo, w, 7, 5)) < 1e-12
     syns = [0, 2, 57, 230, 397, 418, 459]
-    np.testing.assert_allclose(j[..., syns], _render_fd(topo, w, 7, 5, syns),
+    np.testing.assert_allclose(j[..., syns], render_fd(topo, w, 7, 5, syns),
                                rtol=FD_RTOL, atol=FD_ATOL)
 
 
@@ -459,6 +447,15 @@ def test_jac_sumsq_gram_layered(net):
     cols = [418, 0, 459, 230, 397, 14]
     got = jac_gram(topo, w, masks, synapses=cols, dtype=np.float64)
     assert _scaled_err(got, R.jac_gram(ref_j[..., cols], masks)) < 1e-12
+
+
+def test_jac_sumsq_gram_refuse_bad_masks_and_synapses(net):
+    topo, w = net
+    for f in (jac_sumsq, jac_gram):
+        with pytest.raises(ValueError, match=r"masks must have shape \(G, H, W\)"):
+            f(topo, w, np.ones((5, 7)))
+        with pytest.raises(IndexError, match="synapse ids must lie in 0..459"):
+            f(topo, w, np.ones((1, 5, 7)), synapses=[0, 460])
 
 
 # ----------------------------------------------------------------------------------- Adam
