@@ -160,7 +160,8 @@ def conclude(res: BasisResult) -> str:
         vc, vb = _verdict(tc), _verdict(tb)
         text = f"{a} {words[vc]} {b} against the colour segments (p = {tc['p']:.3g})"
         if vb != vc:
-            text += f", but {words[vb]} them against all references (p = {tb['p']:.3g})"
+            text += (f", but {words[vb]} them against either reference, colour or atlas "
+                     f"(p = {tb['p']:.3g})")
         parts.append(text)
     n = _verdict(get[("neurons", "random", "colour")])
     lead = {"better": "Single neurons are a better unit of meaning than random directions",

@@ -100,8 +100,12 @@ def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list
 
 
 def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
-                       top: int = 10) -> str:
-    """The region report for people (what ``synens-tui report`` prints); ends with a newline."""
+                       top: int = 10, weights_note: str | None = None) -> str:
+    """The region report for people (what ``synens-tui report`` prints); ends with a newline.
+
+    ``weights_note``, when given, adds a ``weights:`` header line (the explorer says there that
+    its weights were edited and differ from the model file's).
+    """
     topo, s, rule = ens.topo, ens.scores, ens.rule
     (w, h), (x0, y0, x1, y1) = s.size, s.region
     n_px = w * h
@@ -109,6 +113,7 @@ def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
         "synens-tui region report",
         f"model:    {model_path or '(in memory)'} ({topo.n_synapses} synapses, "
         f"{topo.n_neurons} neurons)",
+        *([f"weights:  {weights_note}"] if weights_note else []),
         f"picture:  {w} x {h} px (training resolution; colours on the [-1, 1] scale)",
         f"region:   x0,y0,x1,y1 = {x0},{y0},{x1},{y1} ({s.n_in} px, "
         f"{100.0 * s.n_in / n_px:.1f} % of the picture); O = the other {s.n_out} px",

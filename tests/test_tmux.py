@@ -9,8 +9,10 @@ import subprocess
 import time
 import uuid
 
+import numpy as np
 import pytest
 from app_fixtures import small_model
+from synens.core.model import load_model
 
 TMUX = shutil.which("tmux")
 APP = shutil.which("synens-tui")
@@ -136,3 +138,41 @@ def test_synens_tui_in_tmux(tmp_path):
         term.keys("q")
     finally:
         term.close()
+
+
+def test_a_closed_terminal_keeps_unsaved_edits(tmp_path):
+    """SIGHUP (tmux killed, SSH dropped) with unsaved edits writes an autosave model."""
+    model = tmp_path / "small.npz"
+    original = small_model(model)
+    saves = tmp_path / "saves"
+    saves.mkdir()
+    env = {"COLORTERM": "truecolor", "TERM": "xterm-256color"}
+    term = Tmux([APP, str(model), "--save-dir", str(saves)], tmp_path, env)
+    try:
+        screen = term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
+        before = weight_of(screen, 0)
+        term.keys("l", "l")
+        term.wait_for(lambda s: "unsaved" in s and weight_of(s, 0) != before)
+    finally:
+        term.close()  # kill-server: the app gets SIGHUP
+    deadline = time.monotonic() + 30
+    while not list(saves.glob("*-autosave*.npz")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (kept,) = saves.glob("*-autosave*.npz")
+    weights = load_model(kept).weights
+    assert weights[0] == pytest.approx(original.weights[0] + 0.1, abs=1e-9)
+    assert np.array_equal(weights[1:], original.weights[1:])
+
+
+def test_a_closed_terminal_without_edits_writes_nothing(tmp_path):
+    model = tmp_path / "small.npz"
+    small_model(model)
+    saves = tmp_path / "saves"
+    saves.mkdir()
+    term = Tmux([APP, str(model), "--save-dir", str(saves)], tmp_path, {"TERM": "xterm-256color"})
+    try:
+        term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
+    finally:
+        term.close()
+    time.sleep(2.0)
+    assert list(saves.iterdir()) == []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -127,6 +130,10 @@ class ExplorerApp(Controller, App[str | None]):
 
     def on_mount(self) -> None:
         numba.set_num_threads(1)  # UI-thread kernels: serial, so busy cores never stall them
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):  # a closed terminal must not lose edits
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.hang_up)
         self._check_size(self.size.width, self.size.height)
         self.update_neuron()
         self.update_status()

@@ -16,6 +16,9 @@ MAX_SIDE = 4096
 #: Most panel pixels one figure may hold (keeps a 37-map grid or a long sweep in memory).
 MAX_FIGURE_PIXELS = 100_000_000
 MAX_STEPS = 64
+#: Largest |weight| a sweep or a change may reach. Trained weights stay within about ±20; tanh
+#: saturates long before 1000, and float32 kernels need finite, moderate values.
+MAX_WEIGHT = 1000.0
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -92,6 +95,8 @@ def parse_sweep(text: str, n_synapses: int) -> tuple[int, float, float, int]:
     check_synapse(s, n_synapses)
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise SynensError("--sweep values FROM and TO must be finite numbers")
+    if max(abs(start), abs(stop)) > MAX_WEIGHT:
+        raise SynensError(f"--sweep values FROM and TO must lie in -{MAX_WEIGHT:g}..{MAX_WEIGHT:g}")
     if not 1 <= steps <= MAX_STEPS:
         raise SynensError(f"--sweep STEPS must lie in 1..{MAX_STEPS}, got {steps}")
     return s, start, stop, steps
@@ -121,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
         raise SynensError("--delta goes with --synapse S")
     if args.synapse is not None and args.delta is None:
         raise SynensError("--synapse needs --delta D (the change of the weight)")
-    if args.delta is not None and not math.isfinite(args.delta):
-        raise SynensError("--delta must be a finite number")
+    if args.delta is not None and not (math.isfinite(args.delta)
+                                       and abs(args.delta) <= MAX_WEIGHT):
+        raise SynensError(f"--delta must be a number in -{MAX_WEIGHT:g}..{MAX_WEIGHT:g}")
     model = load_model(args.model)
     out = check_output(args.output, args.force)
     topo = model.topo

@@ -122,16 +122,40 @@ class Jobs:
         self.notify(f"Report written to {path}", title="report", timeout=8)
 
     # -- saving ----------------------------------------------------------------------
-    def _save_edits(self, suffix: str) -> Path:
-        """The edited weights as a NEW model file named after the model + ``suffix``."""
+    def _save_edits(self, suffix: str, weights: np.ndarray | None = None) -> Path:
+        """The edited weights (or ``weights``) as a NEW model file named model + ``suffix``."""
+        if weights is None:
+            weights, score = self.state.weights, self.rmse_now
+        else:
+            score = self.model.rmse(weights)
         return W.save_new(
             self.model,
-            self.state.weights,
+            weights,
             self.save_dir,
             W.model_stem(self.model) + suffix,
             edited_from=self.model.path,
-            rmse=self.rmse_now,
+            rmse=score,
         )
+
+    def hang_up(self) -> None:
+        """SIGHUP or SIGTERM (terminal closed, SSH dropped): keep unsaved work, then quit.
+
+        Unsaved edits, or the newest weights of a running training, go to an autosave file;
+        nothing the user made is dropped without a file to show for it.
+        """
+        weights = None
+        if self.trainer is not None:
+            self.trainer.stop()
+            weights = self.trainer.latest
+        elif not self.state.dirty:
+            self.exit(None)
+            return
+        try:
+            path = self._save_edits("-autosave", weights)
+        except Exception as err:  # noqa: BLE001 - nothing to show it on: exit with the reason
+            self.exit(f"could not keep the unsaved edits: {err}")
+            return
+        self.exit(f"unsaved edits kept in {path}")
 
     def action_save(self) -> None:
         """ctrl+s: the edited weights as a NEW model file (atomic, never overwrites)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from importlib import resources
 from pathlib import Path
@@ -159,5 +160,6 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     )
     message = app.run()
     if message:
-        print(f"synens-tui: {message}")
+        with contextlib.suppress(OSError):  # after a hang-up the terminal may be gone
+            print(f"synens-tui: {message}", flush=True)
     return 0

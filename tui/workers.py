@@ -66,7 +66,10 @@ def report_text(
 
     if ens is None:
         ens = analyse(model, weights, rect)
-    return region_report_text(ens, model.path)
+    changed = int(np.count_nonzero(np.asarray(weights) != model.weights))
+    note = (f"edited in the explorer: {changed} of {model.n_synapses} weights differ from the "
+            "model file") if changed else None
+    return region_report_text(ens, model.path, weights_note=note)
 
 
 def dump_report(text: str, folder: str | os.PathLike, rect: tuple[int, int, int, int]) -> Path:
