@@ -1,7 +1,8 @@
-"""A small fixed model for the explorer's tests, built by code (hidden 4,4; 32×24 picture)."""
+"""The explorer tests' small fixed model (hidden 4,4; 32×24 picture) and pilot helpers."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ from synens.core.topology import layered
 from synens.core.train import TrainConfig, train
 
 W, H = 32, 24
+
+#: The terminal size the pilot tests run the explorer at.
+SIZE = (120, 36)
 
 
 def picture() -> np.ndarray:
@@ -45,6 +49,23 @@ def small_model(path: Path) -> Model:
     model.path = str(path)
     save_model(model, path)
     return model
+
+
+def run(app, body, size=SIZE):
+    """Run ``body(pilot)`` in the app at ``size`` (after the first paint)."""
+
+    async def main():
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await body(pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot) -> None:
+    """Wait for the app's workers to finish, then for the screen to update."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Shared fixtures: seeded random DAG networks, the default layered net and a tiny picture."""
+"""Shared fixtures: seeded random DAGs, the default layered net, a tiny picture, the explorer."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from app_fixtures import small_model
+from synens.core.model import load_model
 from synens.core.render import render
 from synens.core.topology import Topology, layered
 
@@ -65,6 +67,18 @@ def render_fd(topo: Topology, w: np.ndarray, width: int, height: int, synapses,
     return np.stack(cols, axis=-1)
 
 
+def _scaled_err(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max(1, max |b|): an absolute error for O(1) values, relative beyond."""
+    b = np.asarray(b, np.float64)
+    return float(np.max(np.abs(np.asarray(a, np.float64) - b)) / max(1.0, np.max(np.abs(b))))
+
+
+def _sample_set(count: int, seed: int):
+    """Seeded samples in [-1, 1]: x, y float64[count] and targets float64[3, count]."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, count), rng.uniform(-1, 1, count), rng.uniform(-1, 1, (3, count))
+
+
 @pytest.fixture(params=DAG_SEEDS, ids=[f"dag{s}" for s in DAG_SEEDS])
 def dag(request) -> tuple[Topology, np.ndarray]:
     """One random DAG and its weights, for each seed of DAG_SEEDS."""
@@ -82,3 +96,19 @@ def net() -> tuple[Topology, np.ndarray]:
 def tiny_picture() -> np.ndarray:
     """A seeded 5×7 RGB picture: uint8[5, 7, 3] (H=5, W=7)."""
     return np.random.default_rng(7).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """The small fixed model, copied once per test module (the pilot tests' own file)."""
+    path = tmp_path_factory.mktemp("model") / "small.npz"
+    small_model(path)
+    return path
+
+
+@pytest.fixture
+def app(model_path, tmp_path):
+    """A fresh explorer on the small model, writing reports and saves to ``tmp_path``."""
+    from synens.tui.app import ExplorerApp  # imported here: most tests need no Textual
+
+    return ExplorerApp(load_model(model_path), report_dir=str(tmp_path), save_dir=str(tmp_path))
