@@ -21,6 +21,7 @@ import select
 import signal
 import struct
 import sys
+import tempfile
 import termios
 import time
 from pathlib import Path
@@ -200,16 +201,28 @@ class Terminal:
         return t0
 
     def close(self) -> None:
+        """SIGTERM, then keep reading the pty until the app has exited (its shutdown writes)."""
         try:
             os.kill(self.pid, signal.SIGTERM)
-            os.waitpid(self.pid, 0)
+            deadline = time.perf_counter() + 10.0
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.perf_counter() > deadline:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    break
+                try:
+                    self._read(0.05)
+                except RuntimeError:  # the pty closed: the app is on its way out
+                    time.sleep(0.01)
         except OSError:
             pass
         os.close(self.fd)
 
 
 def app_argv(model_path: Path) -> list[str]:
-    return [sys.executable, "-m", "synens.tui.cli", str(model_path)]
+    # the nudges leave unsaved edits, which the app autosaves when it is terminated
+    saves = tempfile.mkdtemp(prefix="synens-bench-tui-")
+    return [sys.executable, "-m", "synens.tui.cli", str(model_path), "--save-dir", saves]
 
 
 def term_env() -> dict[str, str]:

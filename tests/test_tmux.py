@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,9 +62,30 @@ class Tmux:
                 raise AssertionError(f"timed out; the screen shows:\n{self.screen()}")
             time.sleep(0.2)
 
+    def app_pids(self) -> list[int]:
+        """The pane's process and its children (the app, whether or not a shell wraps it)."""
+        pane = int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
+        kids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[1]) == pane:  # field 4 of /proc/PID/stat: the parent's pid
+                kids.append(int(stat.parent.name))
+        return [pane, *kids]
+
     def close(self) -> None:
         subprocess.run([TMUX, "-L", self.sock, "-f", str(self.conf), "kill-server"],
                        capture_output=True, timeout=30)
+
+
+def wait_gone(pids: list[int], timeout: float = 15.0) -> None:
+    """Wait until none of ``pids`` is alive (a hung-up app must end, not linger)."""
+    deadline = time.monotonic() + timeout
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids):
+        assert time.monotonic() < deadline, f"still running after a hang-up: {pids}"
+        time.sleep(0.2)
 
 
 def weight_of(screen: str, synapse: int) -> str:
@@ -153,8 +175,10 @@ def test_a_closed_terminal_keeps_unsaved_edits(tmp_path):
         before = weight_of(screen, 0)
         term.keys("l", "l")
         term.wait_for(lambda s: "unsaved" in s and weight_of(s, 0) != before)
+        pids = term.app_pids()
     finally:
         term.close()  # kill-server: the app gets SIGHUP
+    wait_gone(pids)
     deadline = time.monotonic() + 30
     while not list(saves.glob("*-autosave*.npz")) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -172,7 +196,8 @@ def test_a_closed_terminal_without_edits_writes_nothing(tmp_path):
     term = Tmux([APP, str(model), "--save-dir", str(saves)], tmp_path, {"TERM": "xterm-256color"})
     try:
         term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
+        pids = term.app_pids()
     finally:
         term.close()
-    time.sleep(2.0)
+    wait_gone(pids)
     assert list(saves.iterdir()) == []

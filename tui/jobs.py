@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     from .state import Rect
 
 T = TypeVar("T")
+
+
+#: Seconds a hang-up (SIGHUP/SIGTERM) leaves Textual to shut down before the process ends.
+HANG_UP_GRACE = 3.0
 
 
 class Jobs:
@@ -141,8 +147,13 @@ class Jobs:
         """SIGHUP or SIGTERM (terminal closed, SSH dropped): keep unsaved work, then quit.
 
         Unsaved edits, or the newest weights of a running training, go to an autosave file;
-        nothing the user made is dropped without a file to show for it.
+        nothing the user made is dropped without a file to show for it. A terminal that is
+        gone can leave Textual's shutdown waiting on its output forever, so a watchdog ends
+        the process a few seconds after the work is safe.
         """
+        watchdog = threading.Timer(HANG_UP_GRACE, os._exit, args=(0,))
+        watchdog.daemon = True
+        watchdog.start()
         weights = None
         if self.trainer is not None:
             self.trainer.stop()
