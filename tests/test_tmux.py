@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from app_fixtures import small_model
-from synens.core.model import load_model
+from synens.core.model import Model, load_model
 
 TMUX = shutil.which("tmux")
 APP = shutil.which("synens-tui")
@@ -125,13 +125,20 @@ def truecolor_half_blocks(escaped: str) -> int:
     return count
 
 
-def test_synens_tui_in_tmux(tmp_path):
+ENV = {"COLORTERM": "truecolor", "TERM": "xterm-256color"}
+
+
+def open_small_model(tmp_path: Path, option: str) -> tuple[Path, Model, Path, Tmux]:
+    """The small model in tmux with ``option`` (--report-dir or --save-dir) set to a new folder."""
     model = tmp_path / "small.npz"
-    small_model(model)
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    env = {"COLORTERM": "truecolor", "TERM": "xterm-256color"}
-    term = Tmux([APP, str(model), "--report-dir", str(reports)], tmp_path, env)
+    original = small_model(model)
+    folder = tmp_path / option.strip("-")
+    folder.mkdir()
+    return model, original, folder, Tmux([APP, str(model), option, str(folder)], tmp_path, ENV)
+
+
+def test_synens_tui_in_tmux(tmp_path):
+    model, _, reports, term = open_small_model(tmp_path, "--report-dir")
     try:
         screen = term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
         assert "truecolor" in screen
@@ -164,12 +171,7 @@ def test_synens_tui_in_tmux(tmp_path):
 
 def test_a_closed_terminal_keeps_unsaved_edits(tmp_path):
     """SIGHUP (tmux killed, SSH dropped) with unsaved edits writes an autosave model."""
-    model = tmp_path / "small.npz"
-    original = small_model(model)
-    saves = tmp_path / "saves"
-    saves.mkdir()
-    env = {"COLORTERM": "truecolor", "TERM": "xterm-256color"}
-    term = Tmux([APP, str(model), "--save-dir", str(saves)], tmp_path, env)
+    _, original, saves, term = open_small_model(tmp_path, "--save-dir")
     try:
         screen = term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
         before = weight_of(screen, 0)
@@ -189,11 +191,7 @@ def test_a_closed_terminal_keeps_unsaved_edits(tmp_path):
 
 
 def test_a_closed_terminal_without_edits_writes_nothing(tmp_path):
-    model = tmp_path / "small.npz"
-    small_model(model)
-    saves = tmp_path / "saves"
-    saves.mkdir()
-    term = Tmux([APP, str(model), "--save-dir", str(saves)], tmp_path, {"TERM": "xterm-256color"})
+    _, _, saves, term = open_small_model(tmp_path, "--save-dir")
     try:
         term.wait_for(lambda s: "small.npz" in s and "RMSE" in s)
         pids = term.app_pids()
