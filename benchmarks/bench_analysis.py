@@ -20,12 +20,13 @@ import os
 import sys
 from pathlib import Path
 
-from synens.core.atlas import ensemble_atlas
-from synens.core.basis import basis_test
-from synens.core.ensemble import RegionRule, membership, region_ensemble, region_scores
-from synens.core.ensemble_kernels import split_gram, split_samples, split_sumsq
-from synens.core.model import load_model
-from synens.core.moves import coordinated_moves, opposing_pairs, verify_moves
+from synens.core.analysis.atlas import ensemble_atlas
+from synens.core.analysis.basis import basis_test
+from synens.core.analysis.ensemble import RegionRule, membership, region_scores
+from synens.core.analysis.moves import coordinated_moves, opposing_pairs, verify_moves
+from synens.core.analysis.region import region_ensemble
+from synens.core.files.model import load_model
+from synens.core.network.streaming import split_gram, split_samples, split_sumsq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402

@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from synens.core import kernels as K
-from synens.core import kernels_grad as KG
-from synens.core.grad import jacobian, loss_and_grad
-from synens.core.grid import grid, image_targets, pack, pixel_coords
-from synens.core.model import Model, save_model
-from synens.core.render import IncrementalRenderer, render
-from synens.core.topology import layered
-from synens.core.train import TrainConfig, _adam_update, init_weights, train
+from synens.core.base.grid import grid, image_targets, pack, pixel_coords
+from synens.core.base.topology import layered
+from synens.core.files.model import Model, save_model
+from synens.core.kernels import backward as KG
+from synens.core.kernels import forward as K
+from synens.core.network.grad import jacobian, loss_and_grad
+from synens.core.network.render import IncrementalRenderer, render
+from synens.core.network.train import TrainConfig, _adam_update, init_weights, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402
@@ -122,10 +122,10 @@ def jacobian_flops(topo) -> int:
 def compile_child() -> None:
     """Child process: time import, first render, first epoch, then every other kernel."""
     t0 = time.perf_counter()
-    from synens.core import grad as G
-    from synens.core import render as R
-    from synens.core import topology as T
-    from synens.core import train as TR
+    from synens.core.base import topology as T
+    from synens.core.network import grad as G
+    from synens.core.network import render as R
+    from synens.core.network import train as TR
     t_import = time.perf_counter() - t0
     topo = T.layered()
     w = TR.init_weights(topo, 0)

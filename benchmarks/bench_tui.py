@@ -66,7 +66,7 @@ def canvas_written(data: str, cols: int) -> bool:
 
 
 async def inprocess_latency(model_path: Path, presses: int) -> dict:
-    from synens.core.model import load_model
+    from synens.core.files.model import load_model
     from synens.tui.app import ExplorerApp
 
     os.environ["COLORTERM"] = "truecolor"
@@ -121,8 +121,8 @@ async def breakdown(app, pilot, n: int = 60) -> dict:
 def frame_build(model_path: Path, reps: int = 200) -> dict:
     """Painting -> uint8 -> canvas frame for 200x120 px (the network rendered at that size)."""
     import numba
-    from synens.core.model import load_model
-    from synens.core.render import IncrementalRenderer, to_uint8
+    from synens.core.files.model import load_model
+    from synens.core.network.render import IncrementalRenderer, to_uint8
     from synens.tui.canvas import encode_frame
     from synens.tui.state import Layout
     from synens.tui.views import place

@@ -72,7 +72,7 @@ def flat_shapes(size: int = 128) -> np.ndarray:
 
 def macaw(size: int = 128) -> np.ndarray:
     """The shipped default picture at ``size`` px longer side: uint8[H, W, 3]."""
-    from synens.core.picture import load_picture
+    from synens.core.files.picture import load_picture
 
     return load_picture(ROOT / "assets" / "scarlet_macaw.png", size)
 

@@ -1,4 +1,4 @@
-"""The region analysis of synens.core.ensemble done with PyTorch's torch.func (benchmark peer).
+"""The region analysis of synens.core done with PyTorch's torch.func (benchmark peer).
 
 Runs in the benchmark venv (benchmarks/torch_env.sh), in its own process: Numba and PyTorch
 in one process starve each other's OpenMP threads. synens is not imported; the network is

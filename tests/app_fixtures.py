@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
-from synens.core.model import Model, load_model, make_meta, save_model
-from synens.core.topology import layered
-from synens.core.train import TrainConfig, train
+from synens.core.base.topology import layered
+from synens.core.files.model import Model, load_model, make_meta, save_model
+from synens.core.network.train import TrainConfig, train
 
 W, H = 32, 24
 

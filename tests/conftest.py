@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_fixtures import small_model
-from synens.core.model import load_model
-from synens.core.render import render
-from synens.core.topology import Topology, layered
+from synens.core.base.topology import Topology, layered
+from synens.core.files.model import load_model
+from synens.core.network.render import render
 
 #: Seeds of the random DAGs every kernel test runs on (each seed is one network).
 DAG_SEEDS = tuple(range(10))

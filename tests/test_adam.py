@@ -7,8 +7,8 @@ import pytest
 import reference as R
 from conftest import _sample_set, random_dag
 from numba import njit
-from synens.core import kernels_grad as KG
-from synens.core.grid import pack
+from synens.core.base.grid import pack
+from synens.core.kernels import backward as KG
 
 # ----------------------------------------------------------------------------------- Adam
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_fixtures import SIZE, run, settle
-from synens.core.model import load_model
-from synens.core.render import render, to_uint8
+from synens.core.files.model import load_model
+from synens.core.network.render import render, to_uint8
 from synens.tui.app import KEYMAP
 from synens.tui.screens import GotoScreen, HelpScreen
 from synens.tui.state import STEP_DEFAULT

@@ -7,8 +7,8 @@ import argparse
 import numpy as np
 import pytest
 from app_fixtures import run, settle
-from synens.core.model import load_model
-from synens.core.train import TrainConfig
+from synens.core.files.model import load_model
+from synens.core.network.train import TrainConfig
 from synens.tui.app import ExplorerApp
 from synens.tui.screens import QuitScreen
 
@@ -117,7 +117,7 @@ def test_picture_launch_trains_live_and_saves(tmp_path):
 
 
 def test_launch_options_and_colour_mode(tmp_path, model_path, monkeypatch):
-    from synens.core.errors import SynensError
+    from synens.core.base.errors import SynensError
     from synens.tui import launch
 
     got = {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from app_fixtures import H, W, run, settle
-from synens.core.ensemble import region_ensemble
-from synens.core.report import region_report_text, summary_line
+from synens.core.analysis.region import region_ensemble
+from synens.core.reports.region import region_report_text, summary_line
 from synens.tui import workers
 
 

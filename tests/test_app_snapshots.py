@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from app_fixtures import small_model
-from synens.core.model import load_model
+from synens.core.files.model import load_model
 from synens.tui.app import ExplorerApp
 
 SIZE = (100, 30)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synens.core.atlas import (
+from synens.core.analysis.atlas import (
     atlas_picture,
     atlas_size,
     change_magnitudes,
     default_k,
     ensemble_atlas,
 )
-from synens.core.errors import SynensError
-from synens.core.grad import jacobian
+from synens.core.base.errors import SynensError
+from synens.core.network.grad import jacobian
 from test_ensemble import PLANTED_REGION, planted_picture, planted_region_net
 
 

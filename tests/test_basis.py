@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synens.core.basis import LayerError, basis_test, hidden_layers, permutation_test
-from synens.core.render import render, to_uint8
-from synens.core.segment import best_iou, binarise, colour_segments, iou, kmeans, otsu
-from synens.core.topology import BIAS, X_IN, Topology, layered
+from synens.core.analysis.basis import LayerError, basis_test, hidden_layers, permutation_test
+from synens.core.analysis.segment import best_iou, binarise, colour_segments, iou, kmeans, otsu
+from synens.core.base.topology import BIAS, X_IN, Topology, layered
+from synens.core.network.render import render, to_uint8
 
 
 def stripes_net(n: int = 8, k: float = 200.0) -> tuple[Topology, np.ndarray]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import layered_weights, random_dag, render_fd
-from synens.core.changemap import (
+from synens.core.analysis.changemap import (
     RegionError,
     check_region,
     exact_change_map,
@@ -16,9 +16,9 @@ from synens.core.changemap import (
     parse_region,
     region_masks,
 )
-from synens.core.errors import SynensError
-from synens.core.render import render
-from synens.core.topology import layered
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import layered
+from synens.core.network.render import render
 
 W, H = 9, 7
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from synens.core import figures as F
-from synens.core.model import Model, load_model, make_meta, save_model
-from synens.core.render import activations, render, rmse, to_uint8
-from synens.core.topology import layered
-from synens.core.train import init_weights
+from synens.core.base.topology import layered
+from synens.core.files.model import Model, load_model, make_meta, save_model
+from synens.core.network.render import activations, render, rmse, to_uint8
+from synens.core.network.train import init_weights
+from synens.core.reports import figures as F
 from synens.tui import cli
 from synens.tui.cli import main
 

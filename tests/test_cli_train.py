@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from synens.core.model import load_model
+from synens.core.files.model import load_model
 from test_cli import SCRIPT, assert_error, call, make_model, make_picture
 
 

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import layered_weights, random_dag
-from synens.core.ensemble import (
+from synens.core.analysis.ensemble import (
     RegionRule,
     ensemble_neurons,
     membership,
-    region_ensemble,
     region_scores,
 )
-from synens.core.errors import SynensError
-from synens.core.moves import direction_sel, generalized_top
-from synens.core.render import render, to_uint8
-from synens.core.topology import BIAS, X_IN, Y_IN, Topology, layered
+from synens.core.analysis.moves import direction_sel, generalized_top
+from synens.core.analysis.region import region_ensemble
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import BIAS, X_IN, Y_IN, Topology, layered
+from synens.core.network.render import render, to_uint8
 
 #: The planted network paints 16×12 pixels; its region R is columns 4..9, rows 3..8.
 PLANTED_SIZE = (16, 12)
@@ -200,8 +200,8 @@ def test_generalized_top_solves_the_generalized_eigenproblem():
 @pytest.fixture(scope="module")
 def trained():
     """The default net trained briefly (100 epochs, seeded) on the macaw at 24 px: 24×19."""
-    from synens.core.picture import load_picture
-    from synens.core.train import TrainConfig, train
+    from synens.core.files.picture import load_picture
+    from synens.core.network.train import TrainConfig, train
 
     img = load_picture(Path(__file__).resolve().parent.parent / "assets" / "scarlet_macaw.png",
                        24)

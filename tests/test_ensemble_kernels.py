@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import random_dag
-from synens.core.ensemble_kernels import (
-    _syrk_lower,
+from synens.core.base.topology import layered
+from synens.core.kernels.split import _syrk_lower
+from synens.core.network.render import render
+from synens.core.network.streaming import (
     jvp,
     split_gram,
     split_samples,
     split_sumsq,
 )
-from synens.core.render import render
-from synens.core.topology import layered
 
 W, H = 21, 17  # 357 pixels: R and O both span several chunks, the last ones padded
 

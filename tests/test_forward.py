@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import _scaled_err
-from synens.core import kernels as K
-from synens.core._jit import tanh_kernel
-from synens.core.grid import grid, pack, pixel_coords, unchunked
-from synens.core.render import IncrementalRenderer, activations, render
+from synens.core.base.grid import grid, pack, pixel_coords, unchunked
+from synens.core.base.jit import tanh_kernel
+from synens.core.kernels import forward as K
+from synens.core.network.render import IncrementalRenderer, activations, render
 
 #: Grid sizes that are not multiples of the chunk, plus 16x16 (exactly one chunk, no padding).
 SIZES = [(7, 5), (1, 1), (33, 17), (300, 1), (16, 16)]
@@ -89,7 +89,7 @@ def test_render_layered(net):
 
 def test_render_orientation():
     """x grows to the right, y grows downwards: a net with R = tanh(x), G = tanh(y), B = 0."""
-    from synens.core.topology import Topology
+    from synens.core.base.topology import Topology
 
     topo, perm = Topology.from_arrays(np.array([-2, -3]), np.array([0, 1]), 3, np.array([0, 1, 2]))
     img = render(topo, np.ones(2)[perm], 4, 3, dtype=np.float64)

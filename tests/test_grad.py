@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import _sample_set, _scaled_err, random_dag, render_fd
-from synens.core._jit import CHUNK
-from synens.core.grad import jac_gram, jac_sumsq, jacobian, loss_and_grad
-from synens.core.grid import chunked, grid, image_targets, samples
-from synens.core.render import render
+from synens.core.base.grid import chunked, grid, image_targets, samples
+from synens.core.base.jit import CHUNK
+from synens.core.network.grad import jac_gram, jac_sumsq, jacobian, loss_and_grad
+from synens.core.network.render import render
 
 # ------------------------------------------------------------------------- loss and grad
 

@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import layered_weights
-from synens.core.errors import ModelFileError
-from synens.core.model import FORMAT, KEYS, Model, load_model, make_meta, save_model
-from synens.core.render import render, rmse
-from synens.core.topology import layered
+from synens.core.base.errors import ModelFileError
+from synens.core.base.topology import layered
+from synens.core.files.model import FORMAT, KEYS, Model, load_model, make_meta, save_model
+from synens.core.network.render import render, rmse
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synens.core.errors import SynensError
-from synens.core.nmf import nmf
+from synens.core.analysis.nmf import nmf
+from synens.core.base.errors import SynensError
 
 
 def planted(seed=1, p=240, s=70, k=4):

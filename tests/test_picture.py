@@ -8,8 +8,8 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-from synens.core.errors import PictureError
-from synens.core.picture import MAX_PIXELS, fit_size, load_picture
+from synens.core.base.errors import PictureError
+from synens.core.files.picture import MAX_PIXELS, fit_size, load_picture
 
 
 def _load(im: Image.Image, path, size: int = 16, **save) -> np.ndarray:

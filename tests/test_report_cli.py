@@ -8,9 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-from synens.core.ensemble import region_ensemble
-from synens.core.model import Model, make_meta, save_model
-from synens.core.report import region_report_text
+from synens.core.analysis.region import region_ensemble
+from synens.core.files.model import Model, make_meta, save_model
+from synens.core.reports.region import region_report_text
 from test_basis import stripes_net
 from test_cli import assert_error, call, png
 from test_ensemble import PLANTED_REGION, planted_picture, planted_region_net
@@ -31,7 +31,7 @@ def planted(tmp_path):
 
 @pytest.fixture
 def stripes(tmp_path):
-    from synens.core.render import render, to_uint8
+    from synens.core.network.render import render, to_uint8
 
     topo, w = stripes_net(4)
     path = tmp_path / "stripes.npz"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from app_fixtures import small_model
-from synens.core.model import Model, load_model
+from synens.core.files.model import Model, load_model
 
 TMUX = shutil.which("tmux")
 APP = shutil.which("synens-tui")

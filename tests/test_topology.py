@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import reference as R
 from conftest import DAG_SEEDS, random_dag
-from synens.core.topology import BIAS, X_IN, Y_IN, Topology, TopologyError, from_spec, layered
+from synens.core.base.topology import BIAS, X_IN, Y_IN, Topology, TopologyError, from_spec, layered
 
 
 def _canonical_key(src: np.ndarray, dst: np.ndarray) -> list[tuple[int, int]]:

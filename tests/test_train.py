@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synens.core.errors import SynensError
-from synens.core.lbfgs import LBFGS
-from synens.core.render import render, rmse
-from synens.core.topology import layered
-from synens.core.train import TrainConfig, init_weights, train
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import layered
+from synens.core.network.lbfgs import LBFGS
+from synens.core.network.render import render, rmse
+from synens.core.network.train import TrainConfig, init_weights, train
 
 #: Bound that 300 seeded epochs must beat on the 32×24 flat-shapes picture below. Measured:
 #: 0.040 on this machine (other machines differ only by float rounding); untrained it is > 0.5.

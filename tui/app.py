@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from synens.core.changemap import linear_change_map
-from synens.core.model import Model
-from synens.core.render import IncrementalRenderer, render, rmse, to_uint8
-from synens.core.train import TrainConfig
+from synens.core.analysis.changemap import linear_change_map
+from synens.core.files.model import Model
+from synens.core.network.render import IncrementalRenderer, render, rmse, to_uint8
+from synens.core.network.train import TrainConfig
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -40,7 +40,7 @@ from .screens import CSS, KEYMAP, MIN_SIZE, TooSmall
 from .state import SWEEP_DEFAULT, ExplorerState, Layout, push_weights
 
 if TYPE_CHECKING:
-    from synens.core.ensemble import RegionEnsemble
+    from synens.core.analysis.ensemble import RegionEnsemble
 
     from .workers import Trainer
 

@@ -1,6 +1,6 @@
 """The ``synens-tui`` command line: subcommands from a registry; bare ``synens-tui`` opens the TUI.
 
-A subcommand is a module ``synens.tui.cmd_<name>`` with ``add_parser(subparsers)``, which
+A subcommand is a module ``synens.tui.commands.<name>`` with ``add_parser(subparsers)``, which
 returns its argparse parser, and ``run(args) -> int``. Listing it in COMMANDS is all it takes;
 a listed module that does not exist yet is left out of the parser. Command modules import
 only light modules at the top, so ``synens-tui --help`` starts fast (no Numba).
@@ -10,66 +10,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
+from synens.tui.commands.common import PROG, Parser, fail, os_message
 
-if TYPE_CHECKING:
-    #: What a command module's ``add_parser`` receives: the top parser's subcommand action.
-    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
-
-PROG = "synens-tui"
-#: Subcommands, in help order; command NAME lives in module ``synens.tui.cmd_NAME``.
+#: Subcommands, in help order; command NAME lives in module ``synens.tui.commands.NAME``.
 COMMANDS = ("train", "render", "report", "atlas", "basis")
-#: Exit code for bad input (the same as argparse's).
-EXIT_USAGE = 2
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: ``synens-tui: error: ...``, exit 2."""
-
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
-        hint = f" (see '{self.prog} --help')"
-        raise SystemExit(fail(message + hint))
-
-
-def fail(message: str) -> int:
-    """Print ``synens-tui: error: <message>`` as one line on stderr; return exit code 2."""
-    text = " ".join(str(message).split())
-    print(f"{PROG}: error: {text}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def os_message(err: OSError) -> str:
-    """One line for an OSError: 'Permission denied: out/x.png'."""
-    what = err.strerror or str(err) or type(err).__name__
-    return f"{what}: {err.filename}" if err.filename else what
-
-
-def check_output(path: str, force: bool) -> Path:
-    """Refuse an output path early: a folder, an existing file without --force, a bad folder."""
-    out = Path(path)
-    if out.is_dir():
-        raise SynensError(f"output {path} is a folder")
-    if out.exists() and not force:
-        raise SynensError(f"output {path} already exists; add --force to overwrite it")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.exists():
-        raise SynensError(f"output folder {folder} does not exist")
-    if not folder.is_dir():
-        raise SynensError(f"output folder {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise SynensError(f"output folder {folder} is not writable")
-    return out
 
 
 def build_parser() -> Parser:
     """The full parser, with one subparser per available command module."""
-    from synens.core.model import version
+    from synens.core.files.model import version
 
     parser = Parser(
         prog=PROG,
@@ -80,7 +33,7 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
-        module_name = f"synens.tui.cmd_{name}"
+        module_name = f"synens.tui.commands.{name}"
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

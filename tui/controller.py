@@ -199,7 +199,7 @@ class Controller(Jobs):
         if st.cursor.anchor is None:
             self.notify("Press space first to fix a corner of the rectangle.")
             return
-        from synens.core.changemap import RegionError, check_region
+        from synens.core.analysis.changemap import RegionError, check_region
 
         try:
             check_region(st.cursor.rect(), *self.model.size)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from synens.core.render import rmse
-from synens.core.train import TrainConfig
+from synens.core.network.render import rmse
+from synens.core.network.train import TrainConfig
 from textual import work
 
 from . import workers as W
@@ -18,8 +18,8 @@ from . import workers as W
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from synens.core.ensemble import RegionEnsemble
-    from synens.core.train import TrainResult
+    from synens.core.analysis.ensemble import RegionEnsemble
+    from synens.core.network.train import TrainResult
 
     from .state import Rect
 
@@ -269,7 +269,7 @@ class Jobs:
     def _save_trained(self, result: TrainResult) -> None:
         """Save a freshly trained network (PICTURE launch) next to ``train_to``, never over
         an existing file; it becomes the model being explored."""
-        from synens.core.model import Model, make_meta
+        from synens.core.files.model import Model, make_meta
 
         meta = make_meta(
             self.model.topo,

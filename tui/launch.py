@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
-    from synens.core.model import Model
+    from synens.core.files.model import Model
 
     from .app import ExplorerApp
 
@@ -102,10 +102,10 @@ def open_target(args: argparse.Namespace) -> tuple[Model, Path | None]:
 
     ``args`` holds every option of ``add_arguments``.
     """
-    from synens.core.model import Model, load_model, make_meta
-    from synens.core.picture import load_picture
-    from synens.core.topology import layered
-    from synens.core.train import init_weights
+    from synens.core.base.topology import layered
+    from synens.core.files.model import Model, load_model, make_meta
+    from synens.core.files.picture import load_picture
+    from synens.core.network.train import init_weights
 
     from .workers import unique_path
 

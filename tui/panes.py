@@ -8,8 +8,8 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from synens.core.report import summary_line
-from synens.core.topology import Topology
+from synens.core.base.topology import Topology
+from synens.core.reports.region import summary_line
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -20,7 +20,7 @@ from textual.widget import Widget
 from .state import VIEWS, ExplorerState
 
 if TYPE_CHECKING:
-    from synens.core.ensemble import RegionEnsemble
+    from synens.core.analysis.ensemble import RegionEnsemble
 
 HEADER = "  id source→target  weight   change influence"
 _PLAIN, _CHANGED = Style(), Style(color="yellow")

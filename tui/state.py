@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from synens.core.topology import Topology
+from synens.core.base.topology import Topology
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
-    from synens.core.render import IncrementalRenderer
+    from synens.core.network.render import IncrementalRenderer
 
 VIEWS = ("painting", "original", "difference", "activation", "change map", "atlas")
 STEP_MIN, STEP_MAX, STEP_DEFAULT = 2.0**-12, 16.0, 0.05

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from synens.core.render import to_uint8
+from synens.core.network.render import to_uint8
 
 from .state import Layout
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from synens.core.ensemble import RegionEnsemble, region_ensemble
-from synens.core.model import Model, save_model
-from synens.core.train import Progress, TrainConfig, TrainResult, train
+from synens.core.analysis.ensemble import RegionEnsemble
+from synens.core.analysis.region import region_ensemble
+from synens.core.files.model import Model, save_model
+from synens.core.network.train import Progress, TrainConfig, TrainResult, train
 
 
 def unique_path(folder: str | os.PathLike, stem: str, suffix: str) -> Path:
@@ -62,7 +63,7 @@ def report_text(
     ens: RegionEnsemble | None = None,
 ) -> str:
     """The text of ``synens-tui report MODEL --region rect`` for these weights."""
-    from synens.core.report import region_report_text
+    from synens.core.reports.region import region_report_text
 
     if ens is None:
         ens = analyse(model, weights, rect)
@@ -74,7 +75,7 @@ def report_text(
 
 def dump_report(text: str, folder: str | os.PathLike, rect: tuple[int, int, int, int]) -> Path:
     """Write ``text`` to a NEW file folder/synens-report-x0-y0-x1-y1[-k].txt (never overwrites)."""
-    from synens.core.atomic import create_new
+    from synens.core.files.atomic import create_new
 
     stem = "synens-report-" + "-".join(str(v) for v in rect)
     return _create_unique(folder, stem, ".txt", lambda path: create_new(path, text), "report")
@@ -98,7 +99,7 @@ def save_new(
 
 def atlas_parts(model: Model, weights: np.ndarray) -> np.ndarray:
     """The ensemble atlas's part maps on its reduced grid: float[K, h, w], unit max."""
-    from synens.core.atlas import ensemble_atlas
+    from synens.core.analysis.atlas import ensemble_atlas
 
     atlas = ensemble_atlas(model.topo, np.array(weights, np.float64), model.image)
     return np.asarray(atlas.maps, np.float64)

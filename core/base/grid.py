@@ -7,9 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
-
-from ._jit import CHUNK
-from .topology import Topology
+from synens.core.base.jit import CHUNK
+from synens.core.base.topology import Topology
 
 
 class Samples(NamedTuple):

@@ -18,11 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from numpy.typing import DTypeLike
-
-from .changemap import check_region
-from .ensemble_kernels import SplitSamples, split_gram, split_samples, split_sumsq
-from .errors import SynensError
-from .topology import Topology
+from synens.core.analysis.changemap import check_region
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import Topology
+from synens.core.network.streaming import SplitSamples, split_samples, split_sumsq
 
 
 @dataclass(frozen=True)
@@ -152,34 +151,3 @@ def ensemble_neurons(topo: Topology, members: np.ndarray) -> np.ndarray:
     src = topo.src[members]
     both = np.concatenate([src[src >= 0], topo.dst[members]]).astype(np.int64)
     return np.unique(both)
-
-
-def region_ensemble(topo: Topology, weights: np.ndarray, image: np.ndarray, region: Sequence[int],
-                    rule: RegionRule | None = None, verify: bool = True,
-                    dtype: DTypeLike = np.float32) -> RegionEnsemble:
-    """The full region analysis: scores, members, core/shared, neurons, pairs, moves, check.
-
-    Two streaming passes over the picture (J² sums for all synapses, JᵀJ for the members;
-    the Jacobian is never held) and, with ``verify``, three renders per move.
-    """
-    from .moves import coordinated_moves, opposing_pairs, verify_moves
-
-    rule = rule or RegionRule()
-    rule.validate()
-    weights = np.asarray(weights, np.float64)
-    h, w = np.shape(image)[:2]
-    split = split_samples(w, h, check_region(region, w, h), dtype)
-    scores = region_scores(topo, weights, image, region, rule.eps, dtype, split)
-    members, core = membership(scores, rule)
-    if members.size:
-        g = split_gram(topo, weights, split, members)
-        gram = g / (3.0 * np.array([scores.n_in, scores.n_out], np.float64))[:, None, None]
-    else:
-        gram = np.zeros((2, 0, 0))
-    ens = RegionEnsemble(topo, weights, scores, rule, members, core,
-                         ensemble_neurons(topo, members), gram)
-    ens.pairs = opposing_pairs(ens)
-    ens.moves = coordinated_moves(ens)
-    if verify and ens.moves:
-        verify_moves(ens)
-    return ens

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import DTypeLike
-
-from . import kernels as K
-from .grid import Grid, grid, pack, unchunked
-from .topology import Topology
+from synens.core.base.grid import Grid, grid, pack, unchunked
+from synens.core.base.topology import Topology
+from synens.core.kernels import forward as K
 
 
 def render(topo: Topology, weights: np.ndarray, width: int, height: int,

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-
-from .ensemble import above_share, ensemble_neurons
-from .errors import SynensError
-from .grad import jacobian
-from .nmf import nmf
-from .picture import fit_size
-from .segment import binarise
-from .topology import Topology
+from synens.core.analysis.ensemble import above_share, ensemble_neurons
+from synens.core.analysis.nmf import nmf
+from synens.core.analysis.segment import binarise
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import Topology
+from synens.core.files.picture import fit_size
+from synens.core.network.grad import jacobian
 
 ATLAS_SIDE = 64
 K_ENERGY = 0.75

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
-    from synens.tui.cli import Subparsers
+    from synens.tui.commands.common import Subparsers
 
 HELP = "the basis test: single neurons vs random directions vs synapse ensembles"
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``basis`` to the subparsers and return its parser."""
-    from synens.tui.cmd_report import add_output_options
+    from synens.tui.commands.report import add_output_options
 
     p = subparsers.add_parser("basis", help=HELP, description=HELP + ".")
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
@@ -30,10 +30,10 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, run the test and print or write the report."""
-    from synens.core.basis import LayerError, hidden_layers
-    from synens.core.model import load_model
-    from synens.tui.cli import check_output
-    from synens.tui.cmd_report import emit, format_report
+    from synens.core.analysis.basis import LayerError, hidden_layers
+    from synens.core.files.model import load_model
+    from synens.tui.commands.common import check_output
+    from synens.tui.commands.report import emit, format_report
 
     if not 1 <= args.random <= 100_000:
         raise SynensError(f"--random must lie in 1..100000, got {args.random}")
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
                          f"1..{n_layers}")
     if args.output is not None:
         check_output(args.output, args.force)
-    from synens.core.basis import basis_test
-    from synens.core.report_maps import basis_report_json, basis_report_text
+    from synens.core.analysis.basis import basis_test
+    from synens.core.reports.basis import basis_report_json, basis_report_text
 
     res = basis_test(model.topo, model.weights, model.image, args.layer, n_random=args.random,
                      seed=args.seed)

@@ -7,15 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from . import kernels_grad as KG
-from ._jit import CHUNK
-from .errors import SynensError
-from .grad import loss_and_grad
-from .grid import chunked, grid, image_targets, pack, pixel_coords, samples
-from .lbfgs import LBFGS
-from .render import render, rmse
-from .topology import Topology
+from synens.core.base.errors import SynensError
+from synens.core.base.grid import chunked, grid, image_targets, pack, pixel_coords, samples
+from synens.core.base.jit import CHUNK
+from synens.core.base.topology import Topology
+from synens.core.kernels import backward as KG
+from synens.core.network.grad import loss_and_grad
+from synens.core.network.lbfgs import LBFGS
+from synens.core.network.render import render, rmse
 
 
 @dataclass

@@ -6,10 +6,10 @@ import argparse
 import math
 from typing import TYPE_CHECKING
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
-    from synens.tui.cli import Subparsers
+    from synens.tui.commands.common import Subparsers
 
 HELP = "render a model's painting (or a neuron, a weight change, a sweep) to a PNG"
 MAX_SIDE = 4096
@@ -119,8 +119,8 @@ def _check_pixels(w: int, h: int, panels: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, then compose the figure and write it atomically."""
-    from synens.core.model import load_model
-    from synens.tui.cli import check_output
+    from synens.core.files.model import load_model
+    from synens.tui.commands.common import check_output
 
     if args.delta is not None and args.synapse is None:
         raise SynensError("--delta goes with --synapse S")
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.output, args.force)
     topo = model.topo
     w, h = panel_size(model.size, args.width, args.height)
-    from synens.core import figures as F
+    from synens.core.reports import figures as F
 
     if args.neuron is not None:
         if not 0 <= args.neuron < topo.n_neurons:

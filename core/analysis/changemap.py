@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
-
-from .errors import SynensError
-from .grad import jac_sumsq, jacobian
-from .render import render
-from .topology import Topology
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import Topology
+from synens.core.network.grad import jac_sumsq, jacobian
+from synens.core.network.render import render
 
 
 class RegionError(SynensError):

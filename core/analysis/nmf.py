@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
-from .errors import SynensError
+from synens.core.base.errors import SynensError
 
 #: Floor of every factor entry during the updates (keeps HALS away from dead components).
 FLOOR = 1e-12

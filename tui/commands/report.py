@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
-    from synens.tui.cli import Subparsers
+    from synens.tui.commands.common import Subparsers
 
 HELP = "the synapse ensemble of a picture region: members, opposing pairs, coordinated moves"
 
@@ -50,7 +50,7 @@ def format_report(
     fmt: str, to_json: Callable[..., dict], to_text: Callable[..., str], *data: object
 ) -> str:
     """``to_text(*data)``, or with ``fmt`` "json" ``to_json(*data)`` dumped as JSON."""
-    from synens.core.report import dumps
+    from synens.core.reports.table import dumps
 
     return dumps(to_json(*data)) if fmt == "json" else to_text(*data)
 
@@ -60,17 +60,17 @@ def emit(text: str, output: str | None, force: bool) -> None:
     if output is None:
         print(text, end="")
         return
-    from synens.core.atomic import write_text_atomic
-    from synens.tui.cli import check_output
+    from synens.core.files.atomic import write_text_atomic
+    from synens.tui.commands.common import check_output
 
     write_text_atomic(check_output(output, force), text)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, analyse the region and print or write the report."""
-    from synens.core.changemap import parse_region
-    from synens.core.model import load_model
-    from synens.tui.cli import check_output
+    from synens.core.analysis.changemap import parse_region
+    from synens.core.files.model import load_model
+    from synens.tui.commands.common import check_output
 
     check_top(args.top)
     model = load_model(args.model)
@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     region = parse_region(args.region, w, h)
     if args.output is not None:
         check_output(args.output, args.force)
-    from synens.core.ensemble import RegionRule, region_ensemble
-    from synens.core.report import region_report_json, region_report_text
+    from synens.core.analysis.ensemble import RegionRule
+    from synens.core.analysis.region import region_ensemble
+    from synens.core.reports.region import region_report_json, region_report_text
 
     rule = RegionRule() if args.share is None else RegionRule(share=args.share)
     ens = region_ensemble(model.topo, model.weights, model.image, region, rule)

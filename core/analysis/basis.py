@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-
-from .atlas import Atlas, ensemble_atlas
-from .errors import SynensError
-from .render import activations
-from .segment import best_iou, binarise, colour_segments
-from .topology import Topology
+from synens.core.analysis.atlas import Atlas, ensemble_atlas
+from synens.core.analysis.segment import best_iou, binarise, colour_segments
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import Topology
+from synens.core.network.render import activations
 
 KINDS = ("neurons", "random", "ensembles")
 REFERENCES = ("colour", "atlas", "both")

@@ -21,13 +21,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from .changemap import region_masks
-from .ensemble_kernels import jvp
-from .render import render
+from synens.core.analysis.changemap import region_masks
+from synens.core.network.render import render
+from synens.core.network.streaming import jvp
 
 if TYPE_CHECKING:
-    from .ensemble import RegionEnsemble
+    from synens.core.analysis.ensemble import RegionEnsemble
 
 
 def direction_sel(v: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float) -> float:

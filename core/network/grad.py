@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
-
-from . import kernels_grad as KG
-from .grid import NetArrays, Samples, chunked, grid, pack, synapse_columns
-from .topology import Topology
+from synens.core.base.grid import NetArrays, Samples, chunked, grid, pack, synapse_columns
+from synens.core.base.topology import Topology
+from synens.core.kernels import backward as KG
 
 
 def loss_and_grad(topo: Topology, weights: np.ndarray, s: Samples, targets: np.ndarray,

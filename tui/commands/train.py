@@ -7,14 +7,14 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
     import numpy as np
-    from synens.core.topology import Topology
-    from synens.core.train import Progress as TrainProgress
-    from synens.core.train import TrainConfig, TrainResult
-    from synens.tui.cli import Subparsers
+    from synens.core.base.topology import Topology
+    from synens.core.network.train import Progress as TrainProgress
+    from synens.core.network.train import TrainConfig, TrainResult
+    from synens.tui.commands.common import Subparsers
 
 HELP = "train a network to paint a picture and save it as a model file"
 DEFAULT_SECONDS = 60.0
@@ -79,7 +79,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    from synens.core.picture import MAX_SIZE, MIN_SIZE
+    from synens.core.files.picture import MAX_SIZE, MIN_SIZE
 
     for name in ("seconds", "target_rmse", "lr", "l2"):
         value = getattr(args, name)
@@ -95,11 +95,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, then save; returns 0, or 130 after Ctrl-C (the best weights are saved)."""
-    from synens.core.model import Model, load_model, make_meta, save_model
-    from synens.core.picture import MAX_SIZE, MIN_SIZE, load_picture
-    from synens.core.topology import DEFAULT_HIDDEN, DEFAULT_SKIP, TopologyError, layered
-    from synens.core.train import TrainConfig
-    from synens.tui.cli import check_output
+    from synens.core.base.topology import DEFAULT_HIDDEN, DEFAULT_SKIP, TopologyError, layered
+    from synens.core.files.model import Model, load_model, make_meta, save_model
+    from synens.core.files.picture import MAX_SIZE, MIN_SIZE, load_picture
+    from synens.core.network.train import TrainConfig
+    from synens.tui.commands.common import check_output
 
     _check_numbers(args)
     config = TrainConfig(
@@ -196,7 +196,7 @@ def _train(
     quiet: bool,
 ) -> TrainResult:
     """Run core.train.train, with a Rich progress bar on stderr unless quiet."""
-    from synens.core.train import train
+    from synens.core.network.train import train
 
     if quiet:
         return train(topo, image, config, weights)

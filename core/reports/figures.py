@@ -13,11 +13,10 @@ from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-
-from .atomic import write_atomic
-from .changemap import check_synapse
-from .model import Model
-from .render import activations, render, rmse, to_uint8
+from synens.core.analysis.changemap import check_synapse
+from synens.core.files.atomic import write_atomic
+from synens.core.files.model import Model
+from synens.core.network.render import activations, render, rmse, to_uint8
 
 PAD = 4  # pixels between panels and around the figure
 BACKGROUND = (255, 255, 255)

@@ -19,34 +19,10 @@ Members are listed by ``in`` (largest first), move components by |v_s| (largest 
 
 from __future__ import annotations
 
-import json
-import math
-
-import numpy as np
-
-from .ensemble import RegionEnsemble
+from synens.core.analysis.ensemble import RegionEnsemble
+from synens.core.reports.table import fmt, plain, table
 
 FORMAT = "synens-report/1"
-
-
-def plain(value: object) -> object:
-    """JSON-ready copy: NumPy scalars/arrays to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps(data: dict) -> str:
-    """The JSON text of a report (indented, ends with a newline)."""
-    return json.dumps(plain(data), indent=1) + "\n"
 
 
 def region_report_json(ens: RegionEnsemble, model_path: str | None = None,
@@ -86,19 +62,6 @@ def summary_line(ens: RegionEnsemble) -> str:
             f"{ens.neurons.size} of {ens.topo.n_neurons} neurons")
 
 
-def _g(v: float) -> str:
-    return f"{v:.4g}"
-
-
-def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-    fmt = [lambda t, w=w: t.rjust(w) for w in widths]
-    lines = [indent + "  ".join(f(h) for f, h in zip(fmt, header, strict=True))]
-    lines += [indent + "  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
-    return lines
-
-
 def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
                        top: int = 10, weights_note: str | None = None) -> str:
     """The region report for people (what ``synens-tui report`` prints); ends with a newline.
@@ -119,7 +82,7 @@ def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
         f"{100.0 * s.n_in / n_px:.1f} % of the picture); O = the other {s.n_out} px",
         "rule:     in(s), out(s) = RMS of d(painting)/d(weight s) over R, O and the 3 channels;",
         f"          sel = in / (out + {rule.eps:g}); member if in >= {rule.share:g} x max in "
-        f"(= {_g(ens.threshold)});",
+        f"(= {fmt(ens.threshold)});",
         f"          core if sel > {rule.core_sel:g}, otherwise shared",
         summary_line(ens),
         f"groups:   {int(ens.core.sum())} core, {int((~ens.core).sum())} shared; neurons: "
@@ -128,9 +91,9 @@ def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
         f"members (largest in first, {ens.members.size} of them)",
     ]
     rows = [[str(m), f"{topo.source_name(m)} -> {int(topo.dst[m])}", f"{ens.weights[m]:+.4f}",
-             _g(s.in_[m]), _g(s.out[m]), f"{s.sel[m]:.3g}", "core" if c else "shared"]
+             fmt(s.in_[m]), fmt(s.out[m]), f"{s.sel[m]:.3g}", "core" if c else "shared"]
             for m, c in zip(ens.members, ens.core, strict=True)]
-    lines += _table(["synapse", "source -> target", "weight", "in", "out", "sel", "group"],
+    lines += table(["synapse", "source -> target", "weight", "in", "out", "sel", "group"],
                     rows)
     lines += ["", f"opposing pairs: over R rho_in > {rule.pair_min_rho_in:g}; over O the joint "
               "move e_a/out_a + e_b/out_b has out_energy = 2 (1 + rho_out) <= "
@@ -139,7 +102,7 @@ def region_report_text(ens: RegionEnsemble, model_path: str | None = None,
         rows = [[str(p["a"]), str(p["b"]), f"{p['rho_in']:+.3f}", f"{p['rho_out']:+.3f}",
                  f"{p['out_energy']:.3f}", f"{p['sel']:.3g}", f"{p['gain']:.2f}"]
                 for p in ens.pairs[:top]]
-        lines += _table(["a", "b", "rho_in", "rho_out", "out_energy", "sel", "gain"], rows)
+        lines += table(["a", "b", "rho_in", "rho_out", "out_energy", "sel", "gain"], rows)
         if len(ens.pairs) > top:
             lines.append(f"  ... {len(ens.pairs) - top} more (raise --top)")
     else:
@@ -166,10 +129,10 @@ def _moves_text(ens: RegionEnsemble, top: int) -> list[str]:
     lines += ["", f"non-linear check: step t*v with t set so that the linear RMS change over R "
               f"is {rule.step_in:g}; re-rendered, RMS change measured over R and O;",
               "  agrees = cos_in > 0.5 and measured/predicted in R within 1/3..3"]
-    rows = [[str(i), f"{mv['step']:.3g}", _g(mv["predicted"]["in"]), _g(mv["predicted"]["out"]),
-             _g(mv["measured"]["in"]), _g(mv["measured"]["out"]), f"{mv['cos_in']:+.3f}",
+    rows = [[str(i), f"{mv['step']:.3g}", fmt(mv["predicted"]["in"]), fmt(mv["predicted"]["out"]),
+             fmt(mv["measured"]["in"]), fmt(mv["measured"]["out"]), f"{mv['cos_in']:+.3f}",
              f"{mv['ratio_in']:.3g}", "yes" if mv["agrees"] else "no"]
             for i, mv in enumerate(ens.moves, 1)]
-    lines += _table(["move", "step", "pred in", "pred out", "meas in", "meas out", "cos_in",
+    lines += table(["move", "step", "pred in", "pred out", "meas in", "meas out", "cos_in",
                      "ratio_in", "agrees"], rows)
     return lines

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-
-from ._jit import JIT, PJIT, zero_of
-from .kernels import _chunk_jac, _chunk_jac_start, _chunk_loss_grad
+from synens.core.base.jit import JIT, PJIT, zero_of
+from synens.core.kernels.forward import _chunk_jac, _chunk_jac_start, _chunk_loss_grad
 
 
 @njit(**PJIT)

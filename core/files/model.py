@@ -31,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import DTypeLike
-
-from .atomic import write_atomic
-from .errors import ModelFileError, one_line
-from .topology import Topology, TopologyError, from_spec
+from synens.core.base.errors import ModelFileError, one_line
+from synens.core.base.topology import Topology, TopologyError, from_spec
+from synens.core.files.atomic import write_atomic
 
 FORMAT = "synens-model/1"
 KEYS = ("format", "weights", "src", "dst", "n_neurons", "output_neurons", "image", "meta")
@@ -74,14 +73,14 @@ class Model:
         self, width: int | None = None, height: int | None = None, dtype: DTypeLike = np.float32
     ) -> np.ndarray:
         """The painting at W×H (default: the training size), float[H, W, 3] in [-1, 1]."""
-        from .render import render
+        from synens.core.network.render import render
 
         w, h = self.size
         return render(self.topo, self.weights, width or w, height or h, dtype)
 
     def rmse(self, weights: np.ndarray | None = None) -> float:
         """RMSE of the painting (with ``weights``, default the model's) against its picture."""
-        from .render import render, rmse
+        from synens.core.network.render import render, rmse
 
         w, h = self.size
         wts = self.weights if weights is None else weights

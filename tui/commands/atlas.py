@@ -5,20 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from synens.core.errors import SynensError
+from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import numpy as np
-    from synens.tui.cli import Subparsers
+    from synens.tui.commands.common import Subparsers
 
 HELP = "the ensemble atlas: NMF parts of the change maps and neuron participation"
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``atlas`` to the subparsers and return its parser."""
-    from synens.tui.cmd_report import add_output_options
+    from synens.tui.commands.report import add_output_options
 
     p = subparsers.add_parser("atlas", help=HELP, description=HELP + ".")
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
@@ -33,9 +33,9 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, compute the atlas and print or write it (and the PNG)."""
-    from synens.core.model import load_model
-    from synens.tui.cli import check_output
-    from synens.tui.cmd_report import emit, format_report
+    from synens.core.files.model import load_model
+    from synens.tui.commands.common import check_output
+    from synens.tui.commands.report import emit, format_report
 
     model = load_model(args.model)
     n = model.topo.n_synapses
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, args.force)
     png = check_output(args.png, args.force) if args.png is not None else None
-    from synens.core.atlas import atlas_picture, ensemble_atlas
-    from synens.core.report_maps import atlas_report_json, atlas_report_text
+    from synens.core.analysis.atlas import atlas_picture, ensemble_atlas
+    from synens.core.reports.atlas import atlas_report_json, atlas_report_text
 
     atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed)
     text = format_report(args.format, atlas_report_json, atlas_report_text,
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def _write_png(rgb: np.ndarray, path: Path) -> None:
     """Write uint8[H, W, 3] ``rgb`` as a PNG, atomically."""
     from PIL import Image
-    from synens.core.atomic import write_atomic
+    from synens.core.files.atomic import write_atomic
 
     image = Image.fromarray(rgb)
     write_atomic(path, lambda fh: image.save(fh, format="PNG"))

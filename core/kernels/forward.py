@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-
-from ._jit import JIT, PJIT, tanh_, zero_of
+from synens.core.base.jit import JIT, PJIT, tanh_, zero_of
 
 
 @njit(**JIT)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-from .errors import PictureError, one_line
+from synens.core.base.errors import PictureError, one_line
 
 #: Allowed values of the longer side after resizing.
 MIN_SIZE, MAX_SIZE = 8, 1024

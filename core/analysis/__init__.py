@@ -1,0 +1,1 @@
+"""Analysis: regions, change maps, ensembles, moves, the atlas and the basis test."""

@@ -1,0 +1,1 @@
+"""The description of a network and its data layout: Numba flags, topology, pixel grids, errors."""

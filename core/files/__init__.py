@@ -1,0 +1,1 @@
+"""Files: the model file, pictures and atomic writes."""

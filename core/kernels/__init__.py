@@ -1,0 +1,1 @@
+"""Jitted kernels on arrays and scalars only: forward, backward, the region-split pass."""

@@ -1,0 +1,1 @@
+"""The network: validated wrappers that render, differentiate and train (kernels underneath)."""

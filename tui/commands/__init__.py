@@ -1,0 +1,1 @@
+"""The headless commands: train, render, report, atlas, basis. They never import Textual."""
