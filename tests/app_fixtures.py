@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,13 @@ from synens.core.files.model import Model, load_model, make_meta, save_model
 from synens.core.network.train import TrainConfig, train
 
 W, H = 32, 24
+
+
+def installed_script() -> str | None:
+    """The ``synens-tui`` of the running interpreter's environment (a venv's bin/), else PATH's."""
+    beside = Path(sys.executable).with_name("synens-tui")
+    return str(beside) if beside.is_file() else shutil.which("synens-tui")
+
 
 #: The terminal size the pilot tests run the explorer at.
 SIZE = (120, 36)

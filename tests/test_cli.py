@@ -4,13 +4,13 @@ gives one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from app_fixtures import installed_script
 from PIL import Image
 from synens.core.base.topology import layered
 from synens.core.files.model import Model, load_model, make_meta, save_model
@@ -315,7 +315,7 @@ def test_bare_command_runs_the_tui(capsys, monkeypatch):
 
 # ---------------------------------------------------------------- the installed script
 
-SCRIPT = shutil.which("synens-tui")
+SCRIPT = installed_script()
 
 
 @pytest.mark.skipif(SCRIPT is None, reason="synens-tui is not installed")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_fixtures import small_model
+from app_fixtures import installed_script, small_model
 from synens.core.files.model import Model, load_model
 
 TMUX = shutil.which("tmux")
-APP = shutil.which("synens-tui")
+APP = installed_script()
 pytestmark = [
     pytest.mark.skipif(TMUX is None, reason="tmux is not installed (.ci/run installs it)"),
     pytest.mark.skipif(APP is None, reason="synens-tui is not installed (pip install -e .)"),
