@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pytest
 from rich._palettes import EIGHT_BIT_PALETTE
-from synens.tui.ansi import rgb_to_xterm256, xterm256_palette
+from synens.tui.ansi import DITHER, rgb_to_xterm256, xterm256_palette
 from synens.tui.canvas import HalfBlockCanvas, encode_frame, preferred_color_mode
+from synens.tui.dither import to_xterm256
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.screen import ModalScreen
@@ -207,7 +208,7 @@ async def _test_pilot_render_line_and_terminal_output(mode):
         assert canvas.pixel_size == (12, 10)
         canvas.set_image(PICS[0])
         await pilot.pause()
-        px = PICS[0] if mode == "truecolor" else PALETTE[rgb_to_xterm256(PICS[0])]
+        px = PICS[0] if mode == "truecolor" else PALETTE[to_xterm256(PICS[0], DITHER)]
         want = expected_cells(px)
         for y in range(5):
             assert strip_cells(canvas.render_line(y)) == want[y]
