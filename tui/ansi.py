@@ -126,7 +126,7 @@ def compose_cells(
     if indexed:
         idx = to_xterm256(px, dither)
         if mask is not None:
-            idx[mask] = rgb_to_xterm256(_contrast(px[mask]))
+            idx[mask] = np.where(_contrast(px[mask])[:, 0] == 0, 16, 231)  # black, white
         px = idx[..., None]
     elif mask is not None:
         px[mask] = _contrast(px[mask])
