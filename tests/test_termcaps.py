@@ -3,14 +3,17 @@ xterm does (or as tmux does: device attributes only, or not at all)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import struct
 import subprocess
 import termios
 import threading
 import time
 
 import pytest
+from app_fixtures import installed_script, small_model
 from synens.core.base.errors import SynensError
 from synens.tui import termcaps
 from synens.tui.termcaps import QUERY, detect_colour_mode, parse_answers, query_terminal
@@ -188,3 +191,67 @@ def test_tmux_features_uses_the_tmux_command():
         raise FileNotFoundError(cmd[0])
 
     assert termcaps.tmux_features(failing) is None
+
+
+# End to end: the installed synens-tui in a pty whose "terminal" answers like xterm or not at all
+
+APP = installed_script()
+
+
+def run_app_in_pty(tmp_path, answers: dict[bytes, bytes], want: bytes) -> bytes:
+    """Start synens-tui on the small model in a 140x40 pty with COLORTERM unset; answer the
+    colour queries with ``answers``; wait until ``want`` is on screen, press q; the output."""
+    model = tmp_path / "small.npz"
+    small_model(model)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("COLORTERM", "TMUX", "SYNENS_COLORS", "NO_COLOR", "COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    proc = subprocess.Popen([APP, str(model), "--save-dir", str(tmp_path)], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, cwd=tmp_path,
+                            start_new_session=True)  # fmt: skip
+    os.close(slave)
+    out, pending, quit_sent = bytearray(), dict(answers), False
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+            for request in [r for r in pending if r in out]:
+                os.write(master, pending.pop(request))
+            if not quit_sent and want in out:
+                os.write(master, b"q")
+                quit_sent = True
+        while select.select([master], [], [], 0.2)[0]:  # drain what is left
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert quit_sent, f"{want!r} never appeared"
+    return bytes(out)
+
+
+@pytest.mark.skipif(APP is None, reason="synens-tui is not installed (pip install -e .)")
+def test_installed_app_picks_truecolor_from_an_xterm_answer(tmp_path):
+    out = run_app_in_pty(tmp_path, XTERM, b"RMSE")
+    assert out.startswith(QUERY)  # asked before Textual took the terminal
+    assert b"\xe2\x94\x82 truecolor " in out  # "│ truecolor " in the status bar
+    assert b"\x1b[38;2;" in out
+
+
+@pytest.mark.skipif(APP is None, reason="synens-tui is not installed (pip install -e .)")
+def test_installed_app_falls_back_to_256_with_the_hint(tmp_path):
+    out = run_app_in_pty(tmp_path, {}, b"RMSE")
+    assert b"256 colours (--colors truecolor" in out
+    assert b"\x1b[38;5;" in out
