@@ -8,6 +8,8 @@ are float64[P]; targets float64[3, P]; images float64[H, W, 3]; Jacobians float6
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 BIAS, X_IN, Y_IN = -1, -2, -3
@@ -197,3 +199,75 @@ def adam_epoch(topo, w, xs, ys, ts, perm, batch: int, lr: float, l2: float, m, v
         v_hat = v / (1.0 - b2 ** step)
         w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
     return w, m, v, step, total
+
+
+# xterm-256 mapping and dithering (plain NumPy/Python; see synens.tui.dither)
+
+XTERM_LEVELS = np.array([0, 95, 135, 175, 215, 255])
+
+
+def xterm_palette_16_255() -> np.ndarray:
+    """int[240, 3]: RGB of xterm indices 16..255 (cube, then the gray ramp)."""
+    cube = [(XTERM_LEVELS[i // 36], XTERM_LEVELS[i // 6 % 6], XTERM_LEVELS[i % 6])
+            for i in range(216)]
+    return np.array(cube + [(8 + 10 * k,) * 3 for k in range(24)])
+
+
+def xterm_nearest(rgb: np.ndarray) -> np.ndarray:
+    """Nearest index 16..255 by brute force: the nearest cube colour (ties: lower index), the
+    nearest gray (ties: the lighter one), and the gray only when strictly nearer."""
+    pal = xterm_palette_16_255()
+    c = np.asarray(rgb, dtype=np.int64)[..., None, :]
+    d_cube = ((c - pal[:216]) ** 2).sum(axis=-1)
+    d_gray = ((c - pal[216:]) ** 2).sum(axis=-1)
+    i_cube = d_cube.argmin(axis=-1)
+    i_gray = 23 - d_gray[..., ::-1].argmin(axis=-1)
+    use_gray = np.take_along_axis(d_gray, i_gray[..., None], -1)[..., 0] < d_cube.min(axis=-1)
+    return np.where(use_gray, 232 + i_gray, 16 + i_cube).astype(np.uint8)
+
+
+def dither_ordered(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Ordered dithering: per channel, the cube level below or above by the threshold
+    (t + 0.5) / n^2; pixels whose nearest colour is a gray step along 0, 8..238, 255."""
+    n2 = matrix.size
+    ladder = np.array([0, *range(8, 239, 10), 255])
+    ladder_index = [16, *range(232, 256), 231]
+    near = xterm_nearest(rgb)
+    out = np.empty(rgb.shape[:2], dtype=np.uint8)
+
+    def pick(v, levels, t):
+        k = max(i for i in range(len(levels) - 1) if levels[i] <= v or i == 0)
+        lo, hi = int(levels[k]), int(levels[k + 1])
+        return k + 1 if Fraction(v - lo, hi - lo) > Fraction(2 * t + 1, 2 * n2) else k
+
+    for y in range(rgb.shape[0]):
+        for x in range(rgb.shape[1]):
+            t = matrix[y % matrix.shape[0], x % matrix.shape[1]]
+            r, g, b = (int(c) for c in rgb[y, x])
+            if near[y, x] >= 232:
+                out[y, x] = ladder_index[pick(Fraction(r + g + b, 3), ladder, t)]
+            else:
+                ci = [pick(c, XTERM_LEVELS, t) for c in (r, g, b)]
+                out[y, x] = 16 + 36 * ci[0] + 6 * ci[1] + ci[2]
+    return out
+
+
+def dither_diffusion(rgb: np.ndarray) -> np.ndarray:
+    """Serpentine Floyd-Steinberg (7, 3, 5, 1 / 16) on values clipped to 0..255; the carried
+    error is rounded to whole levels, (sum + 8) // 16, as the kernel does."""
+    pal = xterm_palette_16_255()
+    h, w = rgb.shape[:2]
+    err = np.zeros((h + 1, w + 2, 3), dtype=np.int64)  # 16 x error, one column pad each side
+    out = np.empty((h, w), dtype=np.uint8)
+    for y in range(h):
+        d = 1 if y % 2 == 0 else -1
+        for x in range(w) if d == 1 else range(w - 1, -1, -1):
+            v = np.clip(rgb[y, x].astype(np.int64) + (err[y, x + 1] + 8) // 16, 0, 255)
+            q = int(xterm_nearest(v))
+            out[y, x] = q
+            e = v - pal[q - 16]
+            err[y, x + 1 + d] += 7 * e
+            err[y + 1, x + 1 - d] += 3 * e
+            err[y + 1, x + 1] += 5 * e
+            err[y + 1, x + 1 + d] += e
+    return out

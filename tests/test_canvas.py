@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pytest
 from rich._palettes import EIGHT_BIT_PALETTE
-from synens.tui.ansi import rgb_to_xterm256, xterm256_palette
+from synens.tui.ansi import DITHER, rgb_to_xterm256, xterm256_palette
 from synens.tui.canvas import HalfBlockCanvas, encode_frame, preferred_color_mode
+from synens.tui.dither import to_xterm256
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.screen import ModalScreen
@@ -207,7 +208,7 @@ async def _test_pilot_render_line_and_terminal_output(mode):
         assert canvas.pixel_size == (12, 10)
         canvas.set_image(PICS[0])
         await pilot.pause()
-        px = PICS[0] if mode == "truecolor" else PALETTE[rgb_to_xterm256(PICS[0])]
+        px = PICS[0] if mode == "truecolor" else PALETTE[to_xterm256(PICS[0], DITHER)]
         want = expected_cells(px)
         for y in range(5):
             assert strip_cells(canvas.render_line(y)) == want[y]
@@ -324,3 +325,29 @@ async def _test_pilot_border_uses_textual_styling_and_resize_reports_pixel_size(
         assert app.sizes[-1] == (6, 4)
         grid = emulate(screen_text(app), size=(8, 4))  # picture cropped to the new size
         assert [row[1:7] for row in grid[1:3]] == expected_cells(PICS[0][:4, :6])
+
+
+def test_no_color_keeps_the_painting_in_colour(monkeypatch):
+    """NO_COLOR makes Textual's chrome monochrome; the canvas keeps its exact colours."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    asyncio.run(_test_no_color())
+
+
+async def _test_no_color():
+    app = CanvasApp("truecolor", overlay=True)
+    assert app.no_color
+    async with app.run_test(size=SIZE) as pilot:
+        canvas = app.query_one(HalfBlockCanvas)
+        canvas.set_image(PICS[0])
+        await pilot.pause()
+        assert canvas._is_plain()
+        want = expected_cells(PICS[0])
+        for y in range(5):
+            if y != 2:  # row 2 carries the overlay
+                assert strip_cells(canvas.render_line(y)) == want[y]
+        text = screen_text(app)
+        assert canvas.frame.rows[0] in text  # written as encoded, unfiltered
+        sgr = set(re.findall(r"\x1b\[([0-9;]*)m", text))
+        assert any(p.startswith("38;2;") for p in sgr)
+        over = app.query_one("#over")
+        assert any(type(f).__name__ in ("Monochrome", "NoColor") for f in over.get_line_filters())

@@ -9,11 +9,15 @@ import numpy as np
 from numba import njit
 from rich.cells import cell_len
 
+from .dither import to_xterm256
+
 Label = tuple[int, int, str]  # (column, row, text) in cells
 Rect = tuple[int, int, int, int]  # (x0, y0, x1, y1) in picture pixels, half-open
 COLOR_MODES = ("truecolor", "256")
 HALF_BLOCK = 0x2580  # "▀": foreground paints the upper pixel, background the lower one
 RESET = "\x1b[0m"
+#: How the 256-colour mode maps the painting; chosen by benchmarks/bench_colour.py.
+DITHER = "ordered"
 
 _LEVELS = np.array([0, 95, 135, 175, 215, 255], dtype=np.int32)
 _CUBE_INDEX = np.abs(np.arange(256)[:, None] - _LEVELS[None, :]).argmin(axis=1).astype(np.int32)
@@ -85,6 +89,7 @@ def compose_cells(
     labels: Iterable[Label] = (),
     outline: Rect | None = None,
     cursor: tuple[int, int] | None = None,
+    dither: str = DITHER,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Lay an RGB picture out as half-block cells: returns (fg, bg, chars, indexed).
 
@@ -94,7 +99,8 @@ def compose_cells(
     or padded with black (so an odd H gets a black lower half on its last row). outline:
     pixel rectangle (x0, y0, x1, y1), half-open; cursor: pixel (x, y) drawn as a small
     cross; both in a contrasting colour. labels: (column, row, text), white on black.
-    mode: "truecolor" (exact 24-bit) or "256".
+    mode: "truecolor" (exact 24-bit) or "256"; dither: how "256" maps the picture
+    (see ``dither.DITHERS``: "none", "ordered", "diffusion"); outline, cursor and labels stay exact.
     """
     check_color_mode(mode)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -103,6 +109,7 @@ def compose_cells(
     px = np.zeros((2 * rows, cols, 3), dtype=np.uint8)
     h, w = min(rgb.shape[0], 2 * rows), min(rgb.shape[1], cols)
     px[:h, :w] = rgb[:h, :w]
+    mask = None
     if outline is not None or cursor is not None:
         mask = np.zeros(px.shape[:2], dtype=bool)
         if outline is not None:
@@ -115,10 +122,14 @@ def compose_cells(
             if 0 <= cx < cols and 0 <= cy < 2 * rows:
                 mask[max(0, cy - 2) : cy + 3, cx] = True
                 mask[cy, max(0, cx - 2) : cx + 3] = True
-        px[mask] = _contrast(px[mask])
     indexed = mode == "256"
     if indexed:
-        px = rgb_to_xterm256(px)[..., None]
+        idx = to_xterm256(px, dither)
+        if mask is not None:
+            idx[mask] = np.where(_contrast(px[mask])[:, 0] == 0, 16, 231)  # black, white
+        px = idx[..., None]
+    elif mask is not None:
+        px[mask] = _contrast(px[mask])
     fg, bg = px[0::2].copy(), px[1::2].copy()
     chars = np.full((rows, cols), HALF_BLOCK, dtype=np.uint32)
     text_fg, text_bg = ((231,), (16,)) if indexed else ((255, 255, 255), (0, 0, 0))

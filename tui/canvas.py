@@ -11,7 +11,7 @@ from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.events import Resize
-from textual.filter import ANSIToTruecolor
+from textual.filter import ANSIToTruecolor, LineFilter, Monochrome, NoColor
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -268,6 +268,11 @@ class HalfBlockCanvas(Widget):
         if self.pixel_size != self._posted_size:
             self._posted_size = self.pixel_size
             self.post_message(self.PixelSizeChanged(*self.pixel_size))
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """The app's filters less NO_COLOR's: the painting is the data, so it keeps its colours
+        while NO_COLOR turns the rest of the UI monochrome (issue 8, colour)."""
+        return [f for f in super().get_line_filters() if not isinstance(f, Monochrome | NoColor)]
 
     def render_line(self, y: int) -> Strip:
         strips = self.frame.strips

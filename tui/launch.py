@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--colors",
         choices=("truecolor", "256"),
         default=None,
-        help="force the colour mode (default: truecolor when COLORTERM says so)",
+        help="force the colour mode (also SYNENS_COLORS; default: truecolor when COLORTERM, "
+        "TERM=*-direct, tmux or the terminal itself says so, else 256 colours, dithered)",
     )
     parser.add_argument(
         "--report-dir",
@@ -138,7 +139,7 @@ def check_folder(folder: str, what: str) -> str:
 def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     """Build and run the app for ``args`` (every option of ``add_arguments``); print where
     unsaved edits were kept, if they were."""
-    from .canvas import preferred_color_mode
+    from .termcaps import detect_colour_mode
 
     report_dir = check_folder(args.report_dir or ".", "--report-dir")
     save_dir = check_folder(args.save_dir or ".", "--save-dir")
@@ -147,7 +148,9 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     if not (math.isfinite(seconds) and seconds > 0):
         raise SynensError("--seconds must be a positive number")
     model, train_to = open_target(args)
-    mode = args.colors or preferred_color_mode()
+    # Colour hook (issue 8): --colors, SYNENS_COLORS, COLORTERM, TERM, tmux, then the terminal's
+    # own answers (DECRQSS / XTGETTCAP, at most 100 ms); the reason is for the status bar.
+    mode, _colour_reason = detect_colour_mode(args.colors)
     app = app_class(
         model,
         color_mode=mode,

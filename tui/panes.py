@@ -173,7 +173,7 @@ def status_text(
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f" {model} ", style="bold")
     if color_mode == "256":
-        out.append("│ 256 colours (no truecolor) ", style="bold red")
+        out.append("│ 256 colours (--colors truecolor forces 24-bit) ", style="bold red")
     else:
         out.append(f"│ {color_mode} ", style="bold")
     if state.dirty:
