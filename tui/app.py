@@ -6,16 +6,16 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from synens.core.analysis.changemap import linear_change_map
+from rich.text import Text
 from synens.core.files.model import Model
-from synens.core.network.render import IncrementalRenderer, render, rmse, to_uint8
+from synens.core.network.render import IncrementalRenderer
 from synens.core.network.train import TrainConfig
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
-from . import views
+from . import frames, views
 from .canvas import HalfBlockCanvas
 from .controller import Controller
 from .panes import (
@@ -37,14 +37,12 @@ from .panes import (
     status_text,
 )
 from .screens import CSS, KEYMAP, MIN_SIZE, TooSmall
-from .state import SWEEP_DEFAULT, ExplorerState, Layout, push_weights
+from .session import Analyses, Session
+from .state import SWEEP_DEFAULT, ExplorerState, Layout
 
 if TYPE_CHECKING:
-    from synens.core.analysis.ensemble import RegionEnsemble
-
     from .workers import Trainer
 
-F32 = np.float32
 NO_REGION = "No region yet: press s, move, space, move, enter."
 
 
@@ -71,35 +69,63 @@ class ExplorerApp(Controller, App[str | None]):
         train_seconds: float = 60.0,
         seed: int = 0,
         sweep: tuple[float, float] = SWEEP_DEFAULT,
+        analyses: Analyses | None = None,
     ) -> None:
         super().__init__()
-        self.model, self.color_mode = model, color_mode
+        self.session = Session(model, analyses or Analyses())
+        self.color_mode = color_mode
         self.report_dir, self.save_dir = Path(report_dir), Path(save_dir)
         self.train_to, self.train_seconds = train_to, train_seconds
         self.seed, self.sweep_range = seed, sweep
-        self.state = ExplorerState(model.topo, model.weights, model.size)
-        self.scorer = IncrementalRenderer(model.topo, model.weights, *model.size)
-        self.rmse_trained = self.rmse_now = rmse(self.scorer.image(), model.image)
         if train_to is not None:  # a new network: nothing trained yet
-            self.rmse_trained = float("nan")
+            self.session.rmse_trained = float("nan")
         self.layout: Layout | None = None
-        self.renderer: IncrementalRenderer | None = None
-        self._cache: dict[str, np.ndarray] = {}
-        self.ensemble: RegionEnsemble | None = None
-        self.atlas: np.ndarray | None = None
-        self.atlas_weights: np.ndarray | None = None
+        self._cache: dict[object, np.ndarray] = {}
         self.coord: dict | None = None
         self.sweeping: dict | None = None
         self.trainer: Trainer | None = None
         self.busy: set[str] = set()
         self.extra = ""
+        #: Set when an unhandled error ended the app: where the unsaved edits went.
+        self.crash_note: str | None = None
         self._shown: dict[str, object] = {}
         self._label = ""
-        self._pending: set[int] | None = set()
         self._numbers_due = False
         self._dragging = False
         #: How ``t`` trains on: L-BFGS until stopped (or converged).
         self.continue_config = TrainConfig(seed=seed, seconds=24 * 3600.0, adam_share=0.0)
+
+    # -- the session's parts, by their old names (read-only views) ----------------------
+    @property
+    def model(self) -> Model:
+        return self.session.model
+
+    @property
+    def state(self) -> ExplorerState:
+        return self.session.state
+
+    @property
+    def renderer(self) -> IncrementalRenderer | None:
+        return self.session.renderer
+
+    @property
+    def rmse_now(self) -> float:
+        return self.session.rmse_now
+
+    @property
+    def rmse_trained(self) -> float:
+        return self.session.rmse_trained
+
+    @property
+    def ensemble(self) -> object | None:
+        """The region analysis the pane shows (current or stale), or None."""
+        tag = self.session.get("region", self.state.region)
+        return None if tag is None else tag.value
+
+    @property
+    def atlas(self) -> np.ndarray | None:
+        tag = self.session.get("atlas")
+        return None if tag is None else tag.value
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -140,6 +166,17 @@ class ExplorerApp(Controller, App[str | None]):
         if self.train_to is not None:
             self.call_after_refresh(self.start_training, True)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Any unhandled error: first keep unsaved edits in the autosave file, then let
+        Textual show the error and end the app."""
+        try:
+            path = self.keep_unsaved()
+            if path is not None:
+                self.crash_note = f"unsaved edits kept in {path}"
+        except Exception as err:  # noqa: BLE001 - the original error matters more
+            self.crash_note = f"could not keep the unsaved edits: {err}"
+        super()._handle_exception(error)
+
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
 
@@ -161,65 +198,17 @@ class ExplorerApp(Controller, App[str | None]):
     def relayout(self, width: int, height: int) -> None:
         """Re-render the network at the canvas's new pixel size."""
         self.layout = lay = Layout.fit((width, height), self.model.size)
-        w = self.display_weights()
-        self.renderer = IncrementalRenderer(self.model.topo, w, lay.rw, lay.rh)
+        self.session.resize(lay.rw, lay.rh)
         self._cache.clear()
         self.paint()
 
-    def display_weights(self) -> np.ndarray:
-        """The weights on screen: a sweep's, training's latest, or the state's (float64[S])."""
-        if self.sweeping is not None:
-            return self.sweep_weights()
-        return self.trainer.latest if self.trainer is not None else self.state.weights
-
-    def sweep_weights(self) -> np.ndarray:
-        sw = self.sweeping
-        w = self.state.weights.copy()
-        w[sw["s"]] = sw["values"][min(sw["i"], len(sw["values"]) - 1)]
-        return w
-
     # -- painting --------------------------------------------------------------------
-    def cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
-    def picture(self) -> tuple[np.ndarray, str]:
-        """The current view at the layout's render size: uint8[rh, rw, 3] and a label."""
-        lay, r, st = self.layout, self.renderer, self.state
-        view = st.view
-        if view == 2:
-            pic = self.cached("original", lambda: views.resample(self.model.image, lay.rw, lay.rh))
-            return pic, "original"
-        if view == 3:
-            trained = self.cached(
-                "trained", lambda: render(self.model.topo, st.trained, lay.rw, lay.rh)
-            )
-            pic, scale = views.difference(r.image(), trained)
-            return pic, f"diff ±{scale:.3g} (blue −, red +)"
-        if view == 4:
-            return views.grey(r.activation(st.neuron)), f"neuron {st.neuron}"
-        if view == 5:
-            jac = linear_change_map(self.model.topo, r.weights, st.selected, lay.rw, lay.rh, F32)
-            pic, scale = views.change_map(jac)
-            return pic, f"d paint/d w[{st.selected}], ±{scale:.3g} = full colour"
-        painting = to_uint8(r.image())
-        if view == 6:
-            if self.atlas is None or not np.array_equal(self.atlas_weights, st.weights):
-                self.compute_atlas()  # in a worker; the old atlas shows meanwhile
-            if self.atlas is None:
-                return views.atlas_overlay(painting, np.zeros((0, 1, 1))), "atlas: computing…"
-            maps = self.cached("atlas", lambda: views.resize_maps(self.atlas, lay.rw, lay.rh))
-            busy = " (updating…)" if "atlas" in self.busy else ""
-            return views.atlas_overlay(painting, maps), f"atlas: {len(maps)} parts{busy}"
-        return painting, ""
-
     def paint(self) -> None:
         """Draw the current view, overlay and caption on the canvas."""
         if self.layout is None or self.renderer is None:
             return
         canvas, lay, st, shown = self.canvas, self.layout, self.state, self._shown
-        pic, self._label = self.picture()
+        pic, self._label = frames.picture(self.session, lay, self._cache, "atlas" in self.busy)
         rect = st.cursor.rect() if st.cursor is not None else st.region
         outline = None if rect is None else lay.rect_to_canvas(rect)
         cursor = None if st.cursor is None else lay.to_canvas(st.cursor.x, st.cursor.y)
@@ -242,17 +231,14 @@ class ExplorerApp(Controller, App[str | None]):
     def update_numbers(self) -> None:
         """After an edit's frame is out: RMSE (training resolution), caption, panes."""
         self._numbers_due = False
-        ids, self._pending = self._pending, set()
-        push_weights(self.scorer, self.display_weights(), ids)
-        self.rmse_now = rmse(self.scorer.image(), self.model.image)
+        self.session.score()
         if self.renderer is not None:
             self.caption()
         self.update_neuron()
         self.update_status()
 
-    def numbers_later(self, ids: Iterable[int] | None) -> None:
-        """Schedule update_numbers for synapses ``ids`` (None: all) after the next refresh."""
-        self._pending = None if ids is None or self._pending is None else self._pending | set(ids)
+    def numbers_later(self) -> None:
+        """Schedule update_numbers after the next refresh (once, however many edits)."""
         if not self._numbers_due:
             self._numbers_due = True
             self.call_after_refresh(self.update_numbers)
@@ -275,6 +261,7 @@ class ExplorerApp(Controller, App[str | None]):
         text = status_text(
             self.state,
             model=name,
+            edits=self.session.edit_count,
             rmse_now=self.rmse_now,
             rmse_trained=self.rmse_trained,
             color_mode=self.color_mode,
@@ -283,14 +270,21 @@ class ExplorerApp(Controller, App[str | None]):
         self.query_one(StatusBar).show(text)
 
     def update_ensemble(self) -> None:
+        """The ensemble pane: the region's analysis, marked stale when the weights changed."""
         text = self.query_one("#ensemble-text", Static)
-        ens = self.ensemble
-        if ens is None:
-            text.update(NO_REGION)
+        s = self.session
+        tag = s.get("region", self.state.region)
+        if tag is None:
+            busy = self.state.region is not None and "analysing" in self.extra
+            text.update("analysing the region…" if busy else NO_REGION)
             self.table.set_influence(None, {})
             return
-        text.update(ensemble_text(ens))
-        members = {int(s): bool(c) for s, c in zip(ens.members, ens.core, strict=True)}
+        ens = tag.value
+        pane = ensemble_text(ens)
+        if not s.is_current(tag):
+            pane = Text.assemble(("weights changed: enter re-runs\n", "bold yellow"), pane)
+        text.update(pane)
+        members = {int(m): bool(c) for m, c in zip(ens.members, ens.core, strict=True)}
         self.table.set_influence(ens.scores.in_, members)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

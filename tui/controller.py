@@ -10,7 +10,7 @@ from textual import events
 
 from .jobs import Jobs
 from .screens import GotoScreen, HelpScreen, QuitScreen
-from .state import MAX_INCREMENTAL, Edit, RegionCursor, push_weights, sweep_values
+from .state import MAX_INCREMENTAL, Edit, RegionCursor
 
 if TYPE_CHECKING:
     from .panes import SynapseTable
@@ -23,19 +23,18 @@ class Controller(Jobs):
 
     # -- edits -----------------------------------------------------------------------
     def edited(self, edit: Edit | None) -> None:
-        """Show an edit (already in state.weights): canvas first, numbers after the frame."""
+        """Show an edit the session has made (renderers already follow it): canvas first,
+        numbers after the frame; analyses of older weights now show as stale."""
         if edit is None:
             return
-        ids = edit.ids if len(edit.ids) <= MAX_INCREMENTAL else None
-        if self.renderer is not None:
-            push_weights(self.renderer, self.state.weights, ids)
         self.paint()
-        if ids is None:
+        if len(edit.ids) > MAX_INCREMENTAL:
             self.table.refresh()
         else:
-            for s in ids:
+            for s in edit.ids:
                 self.table.refresh_synapse(s)
-        self.numbers_later(ids)
+        self.numbers_later()
+        self.update_ensemble()
 
     def selection_changed(self) -> None:
         self.table.follow()
@@ -91,7 +90,7 @@ class Controller(Jobs):
         elif self.coord is not None:
             self.coord_step(sign * n)
         elif self.can_edit():
-            self.edited(st.nudge(sign, n))
+            self.edited(self.session.nudge(sign, n))
 
     def action_neuron(self, direction: int) -> None:
         self.state.next_neuron(direction)
@@ -111,22 +110,25 @@ class Controller(Jobs):
 
     def action_reset(self) -> None:
         if self.can_edit():
-            self.edited(self.state.reset_synapse())
+            self.edited(self.session.reset_synapse())
 
     def action_reset_all(self) -> None:
         if self.can_edit():
-            self.edited(self.state.reset_all())
+            self.edited(self.session.reset_all())
 
     def action_undo(self) -> None:
         if self.can_edit():
-            self.edited(self.state.undo())
+            self.edited(self.session.undo())
 
     def action_redo(self) -> None:
         if self.can_edit():
-            self.edited(self.state.redo())
+            self.edited(self.session.redo())
 
     def action_view(self, view: int) -> None:
+        """Show a view; the atlas view starts the atlas when it is missing or stale."""
         self.state.view = int(view)
+        if self.state.view == 6 and not self.session.is_current(self.session.get("atlas")):
+            self.compute_atlas()
         self.paint()
         self.update_status()
 
@@ -135,12 +137,15 @@ class Controller(Jobs):
 
     # -- sweep -----------------------------------------------------------------------
     def action_sweep(self) -> None:
-        """Animate the selected weight through the sweep range (a preview, not an edit)."""
+        """Animate the selected weight through trained + Δ (a preview, not an edit)."""
         if self.renderer is None or not self.can_edit():
             return
+        s = self.state.selected
+        deltas, values = self.session.sweep(s, *self.sweep_range, SWEEP_FRAMES)
         self.sweeping = {
-            "s": self.state.selected,
-            "values": sweep_values(*self.sweep_range, SWEEP_FRAMES),
+            "s": s,
+            "deltas": deltas,
+            "values": values,
             "i": 0,
             "t0": time.perf_counter(),
             "timer": self.set_interval(1 / SWEEP_FPS, self._sweep_tick),
@@ -157,26 +162,26 @@ class Controller(Jobs):
         if sw["i"] >= n:
             self.stop_sweep()
             return
-        sw["i"] = min(max(due, sw["i"]), n - 1)
-        v = float(sw["values"][sw["i"]])
-        self.renderer.set_weight(sw["s"], v)
-        self.extra = f"sweep w[{sw['s']}] = {v:+.3f} (any key stops)"
+        sw["i"] = i = min(max(due, sw["i"]), n - 1)
+        v = self.session.preview_weight(sw["s"], float(sw["values"][i]))
+        self.extra = (f"sweep w[{sw['s']}]: Δ {sw['deltas'][i]:+.3f} → {v:+.4f}, "
+                      f"RMSE {self.session.rmse_now:.4f} (any key stops)")
         self.paint()
-        self.numbers_later([sw["s"]])
+        self.update_neuron()
+        self.update_status()
         if due >= n - 1:
             sw["i"] = n  # the last frame is shown: the next tick ends the sweep
 
     def stop_sweep(self) -> None:
-        """End the sweep and put the weight back."""
+        """End the sweep and put the weight back (re-rendered in full)."""
         sw, self.sweeping = self.sweeping, None
         if sw is None:
             return
         sw["timer"].stop()
-        s = sw["s"]
-        self.renderer.set_weight(s, float(self.state.weights[s]))
+        self.session.end_preview()
         self.extra = ""
         self.paint()
-        self.numbers_later([s])
+        self.numbers_later()
 
     # -- region ----------------------------------------------------------------------
     def action_region(self) -> None:
@@ -193,8 +198,11 @@ class Controller(Jobs):
             self.update_status()
 
     def action_confirm(self) -> None:
+        """enter: analyse the rectangle being selected, or re-run a stale analysis."""
         st = self.state
         if st.cursor is None:
+            if st.region is not None and self.session.get("region", st.region, True) is None:
+                self.run_analysis(st.region)
             return
         if st.cursor.anchor is None:
             self.notify("Press space first to fix a corner of the rectangle.")
@@ -208,7 +216,7 @@ class Controller(Jobs):
             return
         rect = st.confirm_region()
         self.extra = ""
-        self.ensemble = None
+        self.session.forget("region")
         self.paint()
         self.update_status()
         self.run_analysis(rect)
@@ -244,7 +252,7 @@ class Controller(Jobs):
         c["t"] += dt
         new = self.state.weights[c["ids"]] + dt * c["v"]
         self.extra = f"move t = {c['t']:+.3f} (esc leaves)"
-        self.edited(self.state.apply(c["ids"], new, "coordinated move"))
+        self.edited(self.session.edit(c["ids"], new, "coordinated move"))
 
     # -- mouse (an extra: everything works without it) ---------------------------------
     def _canvas_pixel(self, event: events.MouseEvent) -> tuple[int, int] | None:
@@ -287,7 +295,7 @@ class Controller(Jobs):
         if self.trainer is not None:
             self.notify("Training is running: press t to stop it first (its result is kept).")
             return
-        if not self.state.dirty:
+        if not self.session.dirty:
             self.exit(None)
             return
 
