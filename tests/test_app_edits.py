@@ -95,7 +95,9 @@ def test_sweep_runs_and_any_key_stops_it(app):
         await pilot.press("j")
         app.action_sweep()  # as the key w does (pilot.press would wait for the sweep's end)
         assert app.sweeping is not None and "sweep" in app.extra
-        assert app.renderer.weights[1] == -0.8  # the sweep's first value is on screen
+        # the sweep's first frame is on screen: the trained value - 0.8 (the article's span)
+        assert app.renderer.weights[1] == pytest.approx(st.trained[1] - 0.8)
+        assert "Δ -0.800" in app.extra and "RMSE" in app.extra
         await pilot.press("j")  # stops the sweep and does nothing else
         assert app.sweeping is None and st.selected == 1
         assert np.array_equal(st.weights, before) and not st.undo_stack

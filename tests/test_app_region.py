@@ -6,7 +6,6 @@ import numpy as np
 from app_fixtures import H, W, run, settle
 from synens.core.analysis.region import region_ensemble
 from synens.core.reports.region import region_report_text, summary_line
-from synens.tui import workers
 
 
 def test_region_mode_and_ensemble_equal_core(app):
@@ -101,11 +100,11 @@ def test_mouse_drag_selects_a_region_and_click_selects_a_synapse(app):
     run(app, body)
 
 
-def test_failing_worker_keeps_app_usable(app, monkeypatch):
+def test_failing_worker_keeps_app_usable(app):
     def boom(*args):
         raise RuntimeError("analysis exploded")
 
-    monkeypatch.setattr(workers, "analyse", boom)
+    app.session.analyses.region = boom  # the one place the region analysis is called
 
     async def body(pilot):
         await pilot.press("s", "space", "right", "enter")
