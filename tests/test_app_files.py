@@ -149,6 +149,7 @@ def test_launch_options_and_colour_mode(tmp_path, model_path, monkeypatch):
     for argv, message in [
         ((), "default model is missing"),
         ((str(model_path), "--sweep", "1"), "--sweep"),
+        ((str(model_path), "--sweep=-1e308,1e308"), "must lie in -1000..1000"),
         ((str(model_path), "--report-dir", str(tmp_path / "no")), "--report-dir"),
         ((str(tmp_path / "none.png"),), "not found"),
     ]:

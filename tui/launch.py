@@ -167,9 +167,10 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
         sweep=sweep,
     )
     message = app.run()
-    if app.crash_note:  # an unhandled error: Textual has shown it; say where the edits went
+    crash = getattr(app, "crash_note", None)
+    if crash:  # an unhandled error: Textual has shown it; say where the edits went
         with contextlib.suppress(OSError):
-            print(f"synens-tui: {app.crash_note}", file=sys.stderr, flush=True)
+            print(f"synens-tui: {crash}", file=sys.stderr, flush=True)
         return 1
     if message:
         with contextlib.suppress(OSError):  # after a hang-up the terminal may be gone

@@ -225,7 +225,11 @@ class Session:
         self.score()
 
     def sweep(self, s: int, lo: float, hi: float, frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """(Δ float64[n], weights float64[n]) of a sweep of weight s: trained[s] + Δ, bounded."""
+        """(Δ float64[n], weights float64[n]) of a sweep of weight s: trained[s] + Δ, bounded
+        (the Δ range first to ±2·MAX_WEIGHT, so that no step of it overflows)."""
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError("a sweep's range must be finite")
+        lo, hi = (min(max(float(v), -2 * MAX_WEIGHT), 2 * MAX_WEIGHT) for v in (lo, hi))
         deltas = sweep_deltas(lo, hi, frames)
         return deltas, bounded(self.state.trained[s] + deltas)
 
