@@ -214,3 +214,57 @@ def test_state_edits_without_textual(model_path):
     assert st.start_region().anchor == (0, 0)
     with pytest.raises(ValueError):
         st.apply(1, float("nan"), "bad")
+
+
+def test_atlas_starts_only_when_its_view_is_asked_for(app):
+    async def body(pilot):
+        for view in "12345":
+            await pilot.press(view)
+        await settle(pilot)
+        assert app.atlas is None and "atlas" not in app.busy
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.atlas is not None and app.session.is_current(app.session.get("atlas"))
+        await pilot.press("l")  # an edit: the atlas is stale, and no worker starts by itself
+        await pilot.pause()
+        assert "atlas" not in app.busy and not app.session.is_current(app.session.get("atlas"))
+        assert "weights changed: 6 re-runs" in app._label
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.session.is_current(app.session.get("atlas")) and "re-runs" not in app._label
+
+    run(app, body)
+
+
+@pytest.mark.parametrize("span", [(-1e308, 1e308), (-1e38, 1e38)])
+def test_a_huge_sweep_neither_crashes_nor_leaves_a_wrong_painting(model_path, tmp_path, span):
+    """Found failure 5: --sweep=-1e308,1e308, a nudge, then w gave a traceback; with ±1e38
+    the painting stayed wrong after the sweep, even after R and u."""
+    from synens.tui.app import ExplorerApp
+
+    app = ExplorerApp(load_model(model_path), save_dir=str(tmp_path), sweep=span)
+
+    def shows(weights) -> bool:
+        lay = app.layout
+        full = render(app.model.topo, weights, lay.rw, lay.rh)
+        img = app.renderer.image()
+        return bool(np.all(np.isfinite(img)) and np.abs(img - full).max() < 1e-4)
+
+    async def body(pilot):
+        await pilot.press("j", "l")
+        edited = app.state.weights.copy()
+        app.action_sweep()
+        assert np.all(np.abs(app.sweeping["values"]) <= 1000)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.sweeping is None:
+                break
+        assert app.sweeping is None and np.array_equal(app.state.weights, edited)
+        assert shows(edited) and np.isfinite(app.rmse_now)
+        await pilot.press("R")
+        assert shows(app.state.trained)
+        await pilot.press("u")
+        assert shows(edited)
+        assert app.state.dirty and not list(tmp_path.glob("*autosave*"))
+
+    run(app, body)

@@ -155,3 +155,21 @@ def test_launch_options_and_colour_mode(tmp_path, model_path, monkeypatch):
     ]:
         with pytest.raises(SynensError, match=message):
             launch.run(parse(*argv), FakeApp)
+
+
+def test_an_unhandled_error_first_keeps_the_unsaved_edits(app, tmp_path):
+    def broken() -> None:
+        raise RuntimeError("a bug in an action")
+
+    async def body(pilot):
+        await pilot.press("l", "j", "l")  # two unsaved edits
+        app.action_help = broken  # the next key runs code that raises
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    with pytest.raises(RuntimeError, match="a bug in an action"):
+        run(app, body)
+    autosaves = list(tmp_path.glob("*-autosave.npz"))
+    assert len(autosaves) == 1 and app.crash_note == f"unsaved edits kept in {autosaves[0]}"
+    assert np.array_equal(load_model(autosaves[0]).weights, app.state.weights)
+    assert np.count_nonzero(app.state.weights != app.state.trained) == 2

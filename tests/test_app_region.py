@@ -137,3 +137,46 @@ def test_a_dump_after_edits_says_the_weights_were_edited(app, tmp_path):
         assert edited.read_text() == region_report_text(ens, app.model.path, weights_note=note)
 
     run(app, body)
+
+
+def test_an_edit_marks_the_ensemble_stale_and_enter_reruns_it(app, tmp_path):
+    async def body(pilot):
+        st = app.state
+        await pilot.press("s", "space", "right", "right", "down", "enter")
+        await settle(pilot)
+        first = app.ensemble
+        pane = app.query_one("#ensemble-text")
+        assert "weights changed" not in str(pane.render())
+        await pilot.press("l")  # an edit: the pane must not pass the old analysis as current
+        await pilot.pause()
+        assert str(pane.render()).startswith("weights changed: enter re-runs")
+        assert not app.session.is_current(app.session.get("region"))
+        await pilot.press("d")  # d reports the weights in use, not the stale analysis's
+        await settle(pilot)
+        assert any("edited weights in use (1 differ from trained)" in str(n.message)
+                   for n in app._notifications)
+        report = next(tmp_path.glob("synens-report-*.txt")).read_text()
+        ens = region_ensemble(app.model.topo, st.weights, app.model.image, st.region)
+        assert summary_line(ens) in report
+        await pilot.press("enter")  # re-runs the analysis on the edited weights
+        await settle(pilot)
+        assert app.ensemble is not first and app.session.is_current(app.session.get("region"))
+        assert "weights changed" not in str(pane.render())
+        assert np.array_equal(app.ensemble.members, ens.members)
+
+    run(app, body)
+
+
+def test_a_late_result_for_older_weights_is_shown_as_stale(app):
+    async def body(pilot):
+        await pilot.press("s", "space", "right", "right", "down", "enter")
+        await settle(pilot)
+        version, weights = app.session.snapshot()
+        await pilot.press("l")
+        ens = region_ensemble(app.model.topo, weights, app.model.image, app.state.region)
+        app._analysed(app.state.region, version, ens)  # as a slow worker would post it
+        await pilot.pause()
+        assert app.ensemble is ens
+        assert str(app.query_one("#ensemble-text").render()).startswith("weights changed")
+
+    run(app, body)

@@ -201,3 +201,22 @@ def test_autosave_keeps_unsaved_edits(session, tmp_path):
     latest = s.weights + 0.5  # a training's newest weights are kept even when not edited
     s.mark_saved()
     assert np.array_equal(load_model(s.autosave(tmp_path, latest)).weights, latest)
+
+
+def test_training_updates_never_wait_for_the_ui(model_path):
+    """The worker only keeps its newest update and calls a non-blocking notify once until
+    the UI takes it: a UI that never looks does not slow or stop the training."""
+    from synens.core.network.train import TrainConfig
+    from synens.tui.workers import Trainer
+
+    model = load_model(model_path)
+    calls = []
+    trainer = Trainer(model, model.weights, TrainConfig(seed=0, epochs=40, adam_share=1.0),
+                      lambda: calls.append(1), interval=0.0)
+    result = trainer.run()
+    assert result.epochs == 40
+    assert len(calls) == 1  # nobody took the first update: no further notifications
+    update = trainer.take_update()
+    assert update is not None and update.epoch > 1  # the newest, not the first
+    assert np.array_equal(trainer.latest, update.weights)
+    assert trainer.take_update() is None
