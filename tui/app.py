@@ -261,7 +261,6 @@ class ExplorerApp(Controller, App[str | None]):
         text = status_text(
             self.state,
             model=name,
-            edits=self.session.edit_count,
             rmse_now=self.rmse_now,
             rmse_trained=self.rmse_trained,
             color_mode=self.color_mode,

@@ -164,7 +164,6 @@ def status_text(
     state: ExplorerState,
     *,
     model: str,
-    edits: int = 0,
     rmse_now: float,
     rmse_trained: float,
     color_mode: str,
@@ -180,8 +179,6 @@ def status_text(
         out.append(f"│ {color_mode} ", style="bold")
     if state.dirty:
         out.append("│ ● unsaved ", style="bold yellow")
-    if edits:
-        out.append(f"│ {edits} edited ", style="yellow")
     trained = "not yet" if np.isnan(rmse_trained) else f"{rmse_trained:.4f}"
     out.append(f"│ RMSE {rmse_now:.4f} (trained {trained}) ")
     out.append(f"│ view {state.view} {VIEWS[state.view - 1]} ")
