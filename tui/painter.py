@@ -126,12 +126,17 @@ class Painter:
         self.app.query_one(StatusBar).show(text)
 
     def update_ensemble(self) -> None:
-        """The ensemble pane: the region's analysis, marked stale when the weights changed."""
-        text = self.app.query_one("#ensemble-text", Static)
+        """The ensemble pane: the region's analysis, marked stale when the weights changed
+        (redrawn only when what it shows changes, not on every edit)."""
         s = self.session
         tag = s.get("region", s.state.region)
+        busy = s.state.region is not None and "analysis" in self.app.jobs.busy
+        key = (busy,) if tag is None else (id(tag.value), s.is_current(tag))
+        if self.shown.get("ensemble") == key:
+            return
+        self.shown["ensemble"] = key
+        text = self.app.query_one("#ensemble-text", Static)
         if tag is None:
-            busy = s.state.region is not None and "analysis" in self.app.jobs.busy
             text.update("analysing the region…" if busy else NO_REGION)
             self.app.table.set_influence(None, {})
             return
