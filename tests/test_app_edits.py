@@ -10,11 +10,12 @@ from synens.core.network.render import render, to_uint8
 from synens.tui.app import KEYMAP
 from synens.tui.screens import GotoScreen, HelpScreen
 from synens.tui.state import STEP_DEFAULT
+from synens.tui.views import resample
 
 
 def shown_painting(app) -> np.ndarray:
     """The painting the canvas shows (at the layout's render size)."""
-    lay = app.layout
+    lay = app.painter.layout
     return to_uint8(app.renderer.image()), lay
 
 
@@ -94,10 +95,12 @@ def test_sweep_runs_and_any_key_stops_it(app):
         before = st.weights.copy()
         await pilot.press("j")
         app.action_sweep()  # as the key w does (pilot.press would wait for the sweep's end)
-        assert app.sweeping is not None and "sweep" in app.extra
-        assert app.renderer.weights[1] == -0.8  # the sweep's first value is on screen
+        assert app.keys.sweeping is not None and "sweep" in app.painter.extra
+        # the sweep's first frame is on screen: the trained value - 0.8 (the article's span)
+        assert app.renderer.weights[1] == pytest.approx(st.trained[1] - 0.8)
+        assert "Δ -0.800" in app.painter.extra and "RMSE" in app.painter.extra
         await pilot.press("j")  # stops the sweep and does nothing else
-        assert app.sweeping is None and st.selected == 1
+        assert app.keys.sweeping is None and st.selected == 1
         assert np.array_equal(st.weights, before) and not st.undo_stack
         await pilot.pause()
         assert np.allclose(app.renderer.weights, before)
@@ -111,9 +114,9 @@ def test_sweep_ends_by_itself_and_restores(app):
         await pilot.press("w")
         for _ in range(100):
             await pilot.pause(0.05)
-            if app.sweeping is None:
+            if app.keys.sweeping is None:
                 break
-        assert app.sweeping is None and app.extra == ""
+        assert app.keys.sweeping is None and app.painter.extra == ""
         assert np.array_equal(app.renderer.weights, before)
 
     run(app, body)
@@ -129,8 +132,11 @@ def test_views(app):
             pictures[view] = app.canvas._rgb.copy()
         assert app.atlas is not None and app.atlas.ndim == 3
         assert len({p.tobytes() for p in pictures.values()}) == 6
-        assert np.array_equal(pictures[2][:, :, 0], pictures[2][:, :, 0])
-        grey = pictures[4][app.layout.oy :, app.layout.ox : app.layout.ox + app.layout.rw]
+        lay = app.painter.layout
+        inside = (slice(lay.oy, lay.oy + lay.rh), slice(lay.ox, lay.ox + lay.rw))
+        # view 2 is the training picture itself, resampled to the layout (no float render)
+        assert np.array_equal(pictures[2][inside], resample(app.model.image, lay.rw, lay.rh))
+        grey = pictures[4][inside]
         assert np.array_equal(grey[..., 0], grey[..., 1])  # activation in grey
 
     run(app, body)
@@ -158,7 +164,7 @@ def test_too_small_message_recovers(app):
         assert app.query_one("#too-small").display
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
-        assert not app.has_class("-too-small") and app.layout is not None
+        assert not app.has_class("-too-small") and app.painter.layout is not None
 
     run(app, body, size=(60, 20))
 
@@ -212,3 +218,58 @@ def test_state_edits_without_textual(model_path):
     assert st.start_region().anchor == (0, 0)
     with pytest.raises(ValueError):
         st.apply(1, float("nan"), "bad")
+
+
+def test_atlas_starts_only_when_its_view_is_asked_for(app):
+    async def body(pilot):
+        for view in "12345":
+            await pilot.press(view)
+        await settle(pilot)
+        assert app.atlas is None and "atlas" not in app.jobs.busy
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.atlas is not None and app.session.is_current(app.session.get("atlas"))
+        await pilot.press("l")  # an edit: the atlas is stale, and no worker starts by itself
+        await pilot.pause()
+        assert "atlas" not in app.jobs.busy and not app.session.is_current(app.session.get("atlas"))
+        assert "weights changed: 6 re-runs" in app.painter.label
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.session.is_current(app.session.get("atlas"))
+        assert "re-runs" not in app.painter.label
+
+    run(app, body)
+
+
+@pytest.mark.parametrize("span", [(-1e308, 1e308), (-1e38, 1e38)])
+def test_a_huge_sweep_neither_crashes_nor_leaves_a_wrong_painting(model_path, tmp_path, span):
+    """Found failure 5: --sweep=-1e308,1e308, a nudge, then w gave a traceback; with ±1e38
+    the painting stayed wrong after the sweep, even after R and u."""
+    from synens.tui.app import ExplorerApp
+
+    app = ExplorerApp(load_model(model_path), save_dir=str(tmp_path), sweep=span)
+
+    def shows(weights) -> bool:
+        lay = app.painter.layout
+        full = render(app.model.topo, weights, lay.rw, lay.rh)
+        img = app.renderer.image()
+        return bool(np.all(np.isfinite(img)) and np.abs(img - full).max() < 1e-4)
+
+    async def body(pilot):
+        await pilot.press("j", "l")
+        edited = app.state.weights.copy()
+        app.action_sweep()
+        assert np.all(np.abs(app.keys.sweeping["values"]) <= 1000)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.keys.sweeping is None:
+                break
+        assert app.keys.sweeping is None and np.array_equal(app.state.weights, edited)
+        assert shows(edited) and np.isfinite(app.rmse_now)
+        await pilot.press("R")
+        assert shows(app.state.trained)
+        await pilot.press("u")
+        assert shows(edited)
+        assert app.state.dirty and not list(tmp_path.glob("*autosave*"))
+
+    run(app, body)

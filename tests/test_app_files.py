@@ -14,21 +14,21 @@ from synens.tui.screens import QuitScreen
 
 
 def test_train_continues_and_stops(app):
-    app.continue_config = TrainConfig(seed=0, seconds=600.0, adam_share=1.0)  # never converges
+    app.jobs.continue_config = TrainConfig(seed=0, seconds=600.0, adam_share=1.0)  # never converges
 
     async def body(pilot):
         st = app.state
         await pilot.press("t")
-        assert app.trainer is not None
+        assert app.jobs.trainer is not None
         for _ in range(100):
             await pilot.pause(0.05)
-            if app.trainer is not None and app.trainer._last:
+            if app.jobs.trainer is not None and app.jobs.trainer._last:
                 break
         await pilot.press("l")  # edits wait while training runs
         assert not st.undo_stack
         await pilot.press("t")
         await settle(pilot)
-        assert app.trainer is None
+        assert app.jobs.trainer is None
         assert st.undo_stack and st.undo_stack[-1].what == "train"
         assert not np.array_equal(st.weights, st.trained)
         await pilot.press("u")
@@ -92,18 +92,18 @@ def test_picture_launch_trains_live_and_saves(tmp_path):
     assert model.image.shape == (24, 32, 3)
     app = ExplorerApp(model, train_to=train_to, train_seconds=1.0, save_dir=str(tmp_path))
     seen = []
-    progress = app._progress
+    progress = app.jobs.progress
 
     def spy(update):
         progress(update)
         seen.append((app.query_one("#train-row").has_class("-on"), app.rmse_now))
 
-    app._progress = spy
+    app.jobs.progress = spy
 
     async def body(pilot):
         for _ in range(200):
             await pilot.pause(0.05)
-            if app.trainer is None and seen:
+            if app.jobs.trainer is None and seen:
                 break
         await settle(pilot)
 
@@ -149,8 +149,27 @@ def test_launch_options_and_colour_mode(tmp_path, model_path, monkeypatch):
     for argv, message in [
         ((), "default model is missing"),
         ((str(model_path), "--sweep", "1"), "--sweep"),
+        ((str(model_path), "--sweep=-1e308,1e308"), "must lie in -1000..1000"),
         ((str(model_path), "--report-dir", str(tmp_path / "no")), "--report-dir"),
         ((str(tmp_path / "none.png"),), "not found"),
     ]:
         with pytest.raises(SynensError, match=message):
             launch.run(parse(*argv), FakeApp)
+
+
+def test_an_unhandled_error_first_keeps_the_unsaved_edits(app, tmp_path):
+    def broken() -> None:
+        raise RuntimeError("a bug in an action")
+
+    async def body(pilot):
+        await pilot.press("l", "j", "l")  # two unsaved edits
+        app.action_help = broken  # the next key runs code that raises
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    with pytest.raises(RuntimeError, match="a bug in an action"):
+        run(app, body)
+    autosaves = list(tmp_path.glob("*-autosave.npz"))
+    assert len(autosaves) == 1 and app.crash_note == f"unsaved edits kept in {autosaves[0]}"
+    assert np.array_equal(load_model(autosaves[0]).weights, app.state.weights)
+    assert np.count_nonzero(app.state.weights != app.state.trained) == 2

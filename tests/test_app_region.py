@@ -6,7 +6,6 @@ import numpy as np
 from app_fixtures import H, W, run, settle
 from synens.core.analysis.region import region_ensemble
 from synens.core.reports.region import region_report_text, summary_line
-from synens.tui import workers
 
 
 def test_region_mode_and_ensemble_equal_core(app):
@@ -29,8 +28,8 @@ def test_region_mode_and_ensemble_equal_core(app):
         text = str(app.query_one("#ensemble-text").render())
         assert summary_line(ens) in text
         # the outline on the canvas covers the region in canvas pixels
-        x0, y0, x1, y1 = app.layout.rect_to_canvas(st.region)
-        assert app._shown["outline"] == (x0, y0, x1, y1)
+        x0, y0, x1, y1 = app.painter.layout.rect_to_canvas(st.region)
+        assert app.painter.shown["outline"] == (x0, y0, x1, y1)
         await pilot.press("s", "escape")  # esc cancels and keeps the old region
         assert st.cursor is None and st.region == (7, 11, 10, 20)
 
@@ -55,7 +54,7 @@ def test_coordinated_move_and_dump(app, tmp_path):
     async def body(pilot):
         st = app.state
         await pilot.press("c")  # no region yet: nothing happens
-        assert app.coord is None
+        assert app.keys.coord is None
         await pilot.press("d")
         assert not list(tmp_path.glob("*.txt"))
         await pilot.press("s", "space", "right", "right", "down", "enter")
@@ -77,14 +76,14 @@ def test_coordinated_move_and_dump(app, tmp_path):
         assert np.allclose(st.weights[ens.members] - st.trained[ens.members], 2 * st.step * move)
         assert len(st.undo_stack) == 2
         await pilot.press("u", "u", "escape")
-        assert np.array_equal(st.weights, st.trained) and app.coord is None
+        assert np.array_equal(st.weights, st.trained) and app.keys.coord is None
 
     run(app, body)
 
 
 def test_mouse_drag_selects_a_region_and_click_selects_a_synapse(app):
     async def body(pilot):
-        lay = app.layout
+        lay = app.painter.layout
         a, b = lay.to_canvas(4, 4), lay.to_canvas(12, 10)
         start = (a[0], a[1] // 2)
         end = (b[0], b[1] // 2)
@@ -101,16 +100,16 @@ def test_mouse_drag_selects_a_region_and_click_selects_a_synapse(app):
     run(app, body)
 
 
-def test_failing_worker_keeps_app_usable(app, monkeypatch):
+def test_failing_worker_keeps_app_usable(app):
     def boom(*args):
         raise RuntimeError("analysis exploded")
 
-    monkeypatch.setattr(workers, "analyse", boom)
+    app.session.analyses.region = boom  # the one place the region analysis is called
 
     async def body(pilot):
         await pilot.press("s", "space", "right", "enter")
         await settle(pilot)
-        assert app.ensemble is None and "analysis failed" in app.extra
+        assert app.ensemble is None and "analysis failed" in app.painter.extra
         assert any("analysis exploded" in str(n.message) for n in app._notifications)
         await pilot.press("j", "l")
         assert app.state.selected == 1 and app.state.undo_stack
@@ -136,5 +135,48 @@ def test_a_dump_after_edits_says_the_weights_were_edited(app, tmp_path):
         assert f"weights:  {note}" in edited.read_text().splitlines()
         ens = region_ensemble(app.model.topo, st.weights, app.model.image, st.region)
         assert edited.read_text() == region_report_text(ens, app.model.path, weights_note=note)
+
+    run(app, body)
+
+
+def test_an_edit_marks_the_ensemble_stale_and_enter_reruns_it(app, tmp_path):
+    async def body(pilot):
+        st = app.state
+        await pilot.press("s", "space", "right", "right", "down", "enter")
+        await settle(pilot)
+        first = app.ensemble
+        pane = app.query_one("#ensemble-text")
+        assert "weights changed" not in str(pane.render())
+        await pilot.press("l")  # an edit: the pane must not pass the old analysis as current
+        await pilot.pause()
+        assert str(pane.render()).startswith("weights changed: enter re-runs")
+        assert not app.session.is_current(app.session.get("region"))
+        await pilot.press("d")  # d reports the weights in use, not the stale analysis's
+        await settle(pilot)
+        assert any("edited weights in use (1 differ from trained)" in str(n.message)
+                   for n in app._notifications)
+        report = next(tmp_path.glob("synens-report-*.txt")).read_text()
+        ens = region_ensemble(app.model.topo, st.weights, app.model.image, st.region)
+        assert summary_line(ens) in report
+        await pilot.press("enter")  # re-runs the analysis on the edited weights
+        await settle(pilot)
+        assert app.ensemble is not first and app.session.is_current(app.session.get("region"))
+        assert "weights changed" not in str(pane.render())
+        assert np.array_equal(app.ensemble.members, ens.members)
+
+    run(app, body)
+
+
+def test_a_late_result_for_older_weights_is_shown_as_stale(app):
+    async def body(pilot):
+        await pilot.press("s", "space", "right", "right", "down", "enter")
+        await settle(pilot)
+        version, weights = app.session.snapshot()
+        await pilot.press("l")
+        ens = region_ensemble(app.model.topo, weights, app.model.image, app.state.region)
+        app.jobs.analysed(app.state.region, version, ens)  # as a slow worker would post it
+        await pilot.pause()
+        assert app.ensemble is ens
+        assert str(app.query_one("#ensemble-text").render()).startswith("weights changed")
 
     run(app, body)

@@ -1,149 +1,106 @@
-"""The explorer's actions (keys and palette) as a mixin of ExplorerApp: edits, modes, views."""
+"""What the explorer's keys do (bound on the app, carried out here): edits, sweep, region, mouse."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from textual import events
 
-from .jobs import Jobs
-from .screens import GotoScreen, HelpScreen, QuitScreen
-from .state import MAX_INCREMENTAL, Edit, RegionCursor, push_weights, sweep_values
+from .screens import GotoScreen, QuitScreen
+from .state import RegionCursor
 
 if TYPE_CHECKING:
-    from .panes import SynapseTable
+    from .app import ExplorerApp
 
 SWEEP_FRAMES, SWEEP_FPS = 45, 30.0
 
 
-class Controller(Jobs):
-    """Key handling. Arrows mean: cursor (region mode), coordinated move (c), else the table."""
+class Controller:
+    """Key handling. Arrows mean: cursor (region mode), coordinated move (c), else the table.
 
-    # -- edits -----------------------------------------------------------------------
-    def edited(self, edit: Edit | None) -> None:
-        """Show an edit (already in state.weights): canvas first, numbers after the frame."""
-        if edit is None:
-            return
-        ids = edit.ids if len(edit.ids) <= MAX_INCREMENTAL else None
-        if self.renderer is not None:
-            push_weights(self.renderer, self.state.weights, ids)
-        self.paint()
-        if ids is None:
-            self.table.refresh()
-        else:
-            for s in ids:
-                self.table.refresh_synapse(s)
-        self.numbers_later(ids)
+    Every edit goes through the session; ``sweeping`` (a running sweep) and ``coord`` (the
+    coordinated move being followed) are the only state kept here.
+    """
 
-    def selection_changed(self) -> None:
-        self.table.follow()
-        self.update_neuron()
-        if self.state.view in (4, 5):
-            self.paint()
+    def __init__(self, app: ExplorerApp) -> None:
+        self.app, self.session, self.painter = app, app.session, app.painter
+        self.state = app.session.state
+        self.sweeping: dict[str, Any] | None = None
+        self.coord: dict[str, Any] | None = None
+        self.dragging = False
 
     def can_edit(self) -> bool:
-        if self.trainer is not None:
-            self.notify("Training is running: press t to stop it first.", severity="warning")
+        if self.app.jobs.trainer is not None:
+            self.app.notify("Training is running: press t to stop it first.", severity="warning")
             return False
         return True
 
-    # -- keys ------------------------------------------------------------------------
-    async def on_event(self, event: events.Event) -> None:
-        if (
-            isinstance(event, events.Key)
-            and self.sweeping is not None
-            and not event.is_forwarded
-            and self.screen is self.screen_stack[0]
-        ):
-            self.stop_sweep()  # any key stops the sweep, and does nothing else
-            return
-        await super().on_event(event)
+    def _redraw(self) -> None:
+        self.painter.paint()
+        self.painter.update_status()
 
-    def action_up(self, n: int = 1) -> None:
-        self._vertical(-n)
-
-    def action_down(self, n: int = 1) -> None:
-        self._vertical(n)
-
-    def _vertical(self, n: int) -> None:
+    # -- synapses and edits ------------------------------------------------------------
+    def vertical(self, n: int) -> None:
         if self.state.cursor is not None:
             self.state.move_cursor(0, n)
-            self.paint()
-            self.update_status()
+            self._redraw()
             return
         self.state.move(n if abs(n) != 8 else n // 8)
-        self.selection_changed()
+        self.painter.selection_changed()
 
-    def action_left(self, n: int = 1) -> None:
-        self._horizontal(-1, n)
-
-    def action_right(self, n: int = 1) -> None:
-        self._horizontal(1, n)
-
-    def _horizontal(self, sign: int, n: int) -> None:
+    def horizontal(self, sign: int, n: int) -> None:
         st = self.state
         if st.cursor is not None:
             st.move_cursor(sign * (8 if n > 1 else 1), 0)
-            self.paint()
-            self.update_status()
+            self._redraw()
         elif self.coord is not None:
             self.coord_step(sign * n)
         elif self.can_edit():
-            self.edited(st.nudge(sign, n))
+            self.painter.edited(self.session.nudge(sign, n))
 
-    def action_neuron(self, direction: int) -> None:
+    def neuron(self, direction: int) -> None:
         self.state.next_neuron(direction)
-        self.selection_changed()
+        self.painter.selection_changed()
 
-    def action_goto(self) -> None:
+    def goto(self) -> None:
         def done(s: int | None) -> None:
             if s is not None:
                 self.state.select(s)
-                self.selection_changed()
+                self.painter.selection_changed()
 
-        self.push_screen(GotoScreen(self.state.n_synapses), done)
+        self.app.push_screen(GotoScreen(self.state.n_synapses), done)
 
-    def action_step(self, factor: float) -> None:
+    def step(self, factor: float) -> None:
         self.state.scale_step(factor)
-        self.update_status()
+        self.painter.update_status()
 
-    def action_reset(self) -> None:
+    def edit(self, what: str) -> None:
+        """reset, reset_all, undo or redo: one session edit, re-rendered in full."""
         if self.can_edit():
-            self.edited(self.state.reset_synapse())
+            self.painter.edited(getattr(self.session, what)())
 
-    def action_reset_all(self) -> None:
-        if self.can_edit():
-            self.edited(self.state.reset_all())
-
-    def action_undo(self) -> None:
-        if self.can_edit():
-            self.edited(self.state.undo())
-
-    def action_redo(self) -> None:
-        if self.can_edit():
-            self.edited(self.state.redo())
-
-    def action_view(self, view: int) -> None:
+    def view(self, view: int) -> None:
+        """Show a view; the atlas view starts the atlas when it is missing or stale."""
         self.state.view = int(view)
-        self.paint()
-        self.update_status()
+        if self.state.view == 6 and not self.session.is_current(self.session.get("atlas")):
+            self.app.jobs.compute_atlas()
+        self._redraw()
 
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen())
-
-    # -- sweep -----------------------------------------------------------------------
-    def action_sweep(self) -> None:
-        """Animate the selected weight through the sweep range (a preview, not an edit)."""
-        if self.renderer is None or not self.can_edit():
+    # -- sweep -------------------------------------------------------------------------
+    def sweep(self) -> None:
+        """Animate the selected weight through trained + Δ (a preview, not an edit)."""
+        if self.session.renderer is None or not self.can_edit():
             return
+        s = self.state.selected
+        deltas, values = self.session.sweep(s, *self.app.sweep_range, SWEEP_FRAMES)
         self.sweeping = {
-            "s": self.state.selected,
-            "values": sweep_values(*self.sweep_range, SWEEP_FRAMES),
+            "s": s,
+            "deltas": deltas,
+            "values": values,
             "i": 0,
             "t0": time.perf_counter(),
-            "timer": self.set_interval(1 / SWEEP_FPS, self._sweep_tick),
+            "timer": self.app.set_interval(1 / SWEEP_FPS, self._sweep_tick),
         }
         self._sweep_tick()
 
@@ -157,84 +114,84 @@ class Controller(Jobs):
         if sw["i"] >= n:
             self.stop_sweep()
             return
-        sw["i"] = min(max(due, sw["i"]), n - 1)
-        v = float(sw["values"][sw["i"]])
-        self.renderer.set_weight(sw["s"], v)
-        self.extra = f"sweep w[{sw['s']}] = {v:+.3f} (any key stops)"
-        self.paint()
-        self.numbers_later([sw["s"]])
+        sw["i"] = i = min(max(due, sw["i"]), n - 1)
+        v = self.session.preview_weight(sw["s"], float(sw["values"][i]))
+        self.painter.extra = (f"sweep w[{sw['s']}]: Δ {sw['deltas'][i]:+.3f} → {v:+.4f}, "
+                              f"RMSE {self.session.rmse_now:.4f} (any key stops)")
+        self.painter.paint()
+        self.painter.update_neuron()
+        self.painter.update_status()
         if due >= n - 1:
             sw["i"] = n  # the last frame is shown: the next tick ends the sweep
 
     def stop_sweep(self) -> None:
-        """End the sweep and put the weight back."""
+        """End the sweep (if one runs) and put the weight back, re-rendered in full."""
         sw, self.sweeping = self.sweeping, None
         if sw is None:
             return
         sw["timer"].stop()
-        s = sw["s"]
-        self.renderer.set_weight(s, float(self.state.weights[s]))
-        self.extra = ""
-        self.paint()
-        self.numbers_later([s])
+        self.session.end_preview()
+        self.painter.extra = ""
+        self.painter.paint()
+        self.painter.numbers_later()
 
-    # -- region ----------------------------------------------------------------------
-    def action_region(self) -> None:
+    # -- region ------------------------------------------------------------------------
+    def region(self) -> None:
         self.coord = None
         self.state.start_region()
-        self.extra = "space: corner · enter: analyse · esc: cancel"
-        self.paint()
-        self.update_status()
+        self.painter.extra = "space: corner · enter: analyse · esc: cancel"
+        self._redraw()
 
-    def action_corner(self) -> None:
+    def corner(self) -> None:
         if self.state.cursor is not None:
             self.state.fix_corner()
-            self.paint()
-            self.update_status()
+            self._redraw()
 
-    def action_confirm(self) -> None:
-        st = self.state
+    def confirm(self) -> None:
+        """enter: analyse the rectangle being selected, or re-run a stale analysis."""
+        st, jobs = self.state, self.app.jobs
         if st.cursor is None:
+            if st.region is not None and self.session.get("region", st.region, True) is None:
+                jobs.run_analysis(st.region)
             return
         if st.cursor.anchor is None:
-            self.notify("Press space first to fix a corner of the rectangle.")
+            self.app.notify("Press space first to fix a corner of the rectangle.")
             return
         from synens.core.analysis.changemap import RegionError, check_region
 
         try:
-            check_region(st.cursor.rect(), *self.model.size)
+            check_region(st.cursor.rect(), *self.session.model.size)
         except RegionError as err:
-            self.notify(str(err), severity="error")
+            self.app.notify(str(err), severity="error")
             return
         rect = st.confirm_region()
-        self.extra = ""
-        self.ensemble = None
-        self.paint()
-        self.update_status()
-        self.run_analysis(rect)
+        self.painter.extra = ""
+        self.session.forget("region")
+        self._redraw()
+        jobs.run_analysis(rect)
 
-    def action_cancel(self) -> None:
+    def cancel(self) -> None:
         if self.state.cursor is not None:
             self.state.cancel_region()
         elif self.coord is not None:
             self.coord = None
         else:
             return
-        self.extra = ""
-        self.paint()
-        self.update_status()
+        self.painter.extra = ""
+        self._redraw()
 
-    def action_coord(self) -> None:
-        ens = self.ensemble
+    def start_coord(self) -> None:
+        tag = self.session.get("region", self.state.region)
+        ens = None if tag is None else tag.value
         if ens is None or not ens.moves:
-            self.notify("Select a region first (s … enter): moves come from its ensemble.")
+            self.app.notify("Select a region first (s … enter): moves come from its ensemble.")
             return
         if self.coord is not None:
-            self.action_cancel()
+            self.cancel()
             return
         self.coord = {"ids": ens.members.copy(), "v": np.asarray(ens.moves[0]["vector"]), "t": 0.0}
-        self.extra = "move: ←/→ along the top move, esc leaves"
-        self.update_status()
+        self.painter.extra = "move: ←/→ along the top move, esc leaves"
+        self.painter.update_status()
 
     def coord_step(self, n: int) -> None:
         if not self.can_edit():
@@ -243,58 +200,46 @@ class Controller(Jobs):
         dt = n * self.state.step
         c["t"] += dt
         new = self.state.weights[c["ids"]] + dt * c["v"]
-        self.extra = f"move t = {c['t']:+.3f} (esc leaves)"
-        self.edited(self.state.apply(c["ids"], new, "coordinated move"))
+        self.painter.extra = f"move t = {c['t']:+.3f} (esc leaves)"
+        self.painter.edited(self.session.edit(c["ids"], new, "coordinated move"))
 
     # -- mouse (an extra: everything works without it) ---------------------------------
-    def _canvas_pixel(self, event: events.MouseEvent) -> tuple[int, int] | None:
-        """The picture pixel under the mouse, or None off the canvas / under a modal."""
-        region = self.canvas.content_region
-        if self.layout is None or self.screen is not self.screen_stack[0] \
-                or not region.contains(event.screen_x, event.screen_y):
-            return None
-        return self.layout.to_picture(event.screen_x - region.x, 2 * (event.screen_y - region.y))
+    def press(self, pixel: tuple[int, int]) -> None:
+        self.coord = None
+        self.state.cursor = RegionCursor(*pixel, anchor=pixel)
+        self.dragging = True
+        self._redraw()
 
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        pixel = self._canvas_pixel(event)
-        if pixel is not None:
-            self.coord = None
-            self.state.cursor = RegionCursor(*pixel, anchor=pixel)
-            self._dragging = True
-            self.paint()
-            self.update_status()
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        pixel = self._canvas_pixel(event) if self._dragging else None
-        if pixel is not None and self.state.cursor is not None:
+    def drag(self, pixel: tuple[int, int]) -> None:
+        if self.dragging and self.state.cursor is not None:
             self.state.cursor.x, self.state.cursor.y = pixel
-            self.paint()
-            self.update_status()
+            self._redraw()
 
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self._dragging:
-            self._dragging = False
+    def release(self) -> None:
+        if self.dragging:
+            self.dragging = False
             cur = self.state.cursor
             if cur is not None and (cur.x, cur.y) != cur.anchor:
-                self.action_confirm()
+                self.confirm()
 
-    def on_synapse_table_clicked(self, message: SynapseTable.Clicked) -> None:
-        self.state.select(message.synapse)
-        self.selection_changed()
+    def select(self, s: int) -> None:
+        self.state.select(s)
+        self.painter.selection_changed()
 
-    # -- quit ------------------------------------------------------------------------
-    async def action_quit(self) -> None:
-        if self.trainer is not None:
-            self.notify("Training is running: press t to stop it first (its result is kept).")
+    # -- quit --------------------------------------------------------------------------
+    def quit(self) -> None:
+        app = self.app
+        if app.jobs.trainer is not None:
+            app.notify("Training is running: press t to stop it first (its result is kept).")
             return
-        if not self.state.dirty:
-            self.exit(None)
+        if not self.session.dirty:
+            app.exit(None)
             return
 
         def chosen(choice: str | None) -> None:
             if choice == "discard":
-                self.exit(None)
+                app.exit(None)
             elif choice == "keep":
-                self.autosave_and_quit()
+                app.jobs.autosave_and_quit()
 
-        self.push_screen(QuitScreen(), chosen)
+        app.push_screen(QuitScreen(), chosen)

@@ -6,41 +6,68 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-from synens.core.network.render import rmse
 from synens.core.network.train import TrainConfig
-from textual import work
+from textual.message import Message
 
 from . import workers as W
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from synens.core.analysis.ensemble import RegionEnsemble
     from synens.core.network.train import TrainResult
 
+    from .app import ExplorerApp
     from .state import Rect
 
 T = TypeVar("T")
-
 
 #: Seconds a hang-up (SIGHUP/SIGTERM) leaves Textual to shut down before the process ends.
 HANG_UP_GRACE = 3.0
 
 
+class TrainProgress(Message):
+    """A training worker has a newer update (the worker never waits for the UI)."""
+
+
 class Jobs:
-    """Mixin of ExplorerApp: heavy work in thread workers; failures are shown, never fatal."""
+    """The explorer's heavy work in thread workers; failures are shown, never fatal.
+
+    Every worker computes on a snapshot (version, weights) of the session and posts its
+    result tagged with that version; the session keeps it, and the panes show it as stale
+    when the weights have changed since. ``busy``: names of the jobs running; ``trainer``:
+    the running training, or None.
+    """
+
+    def __init__(self, app: ExplorerApp, seed: int = 0) -> None:
+        self.app, self.session, self.painter = app, app.session, app.painter
+        self.busy: set[str] = set()
+        self.trainer: W.Trainer | None = None
+        #: How ``t`` trains on: L-BFGS until stopped (or converged).
+        self.continue_config = TrainConfig(seed=seed, seconds=24 * 3600.0, adam_share=0.0)
+
+    def notify(self, message: str, **kwargs: Any) -> None:
+        self.app.notify(message, **kwargs)
+
+    def call_from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        self.app.call_from_thread(callback, *args)
+
+    def _worker(self, group: str, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` in a thread worker of ``group`` (its errors never end the app)."""
+        self.app.run_worker(partial(fn, *args), thread=True, group=group, exit_on_error=False)
 
     def failed(self, what: str, err: BaseException) -> None:
         """Show a worker's error; the app stays usable."""
         self.busy.discard(what)
         line = " ".join(str(err).split()) or type(err).__name__
-        self.extra = f"{what} failed"
+        self.painter.extra = f"{what} failed"
         self.notify(f"{what} failed: {line}", severity="error", timeout=10)
-        self.log.error(traceback.format_exception(err))
-        self.update_status()
+        self.app.log.error(traceback.format_exception(err))
+        self.painter.update_ensemble()
+        self.painter.update_status()
 
     def _start(self, what: str) -> bool:
         if what in self.busy:
@@ -61,165 +88,139 @@ class Jobs:
 
     # -- region analysis -------------------------------------------------------------
     def run_analysis(self, rect: Rect) -> None:
-        """Analyse ``rect`` in a worker; a newer request makes older results obsolete."""
-        self.extra = "analysing the region…"
-        self.update_status()
-        self._analysis(rect, self.state.weights.copy())
+        """Analyse ``rect`` with the weights in use, in a worker (newer requests win)."""
+        self.busy.add("analysis")
+        self.painter.extra = "analysing the region…"
+        self.painter.update_ensemble()
+        self.painter.update_status()
+        version, weights = self.session.snapshot()
+        self._worker("analysis", self._off_thread, "analysis",
+                     lambda: self.session.analyse_region(weights, rect),
+                     lambda ens: self.analysed(rect, version, ens))
 
-    @work(thread=True, exit_on_error=False, group="analysis")
-    def _analysis(self, rect: Rect, weights: np.ndarray) -> None:
-        self._off_thread("analysis", lambda: W.analyse(self.model, weights, rect), self._analysed)
+    def analysed(self, rect: Rect, version: int, ens: Any) -> None:
+        """A region analysis is done: keep it tagged (dropped if the region has changed)."""
+        self.busy.discard("analysis")
+        if self.session.state.region != rect:
+            return  # the user has chosen another region meanwhile: drop it
+        self.session.put("region", version, rect, ens)
+        self.painter.extra = ""
+        self.painter.update_ensemble()
+        self.painter.update_status()
 
-    def _analysed(self, ens: RegionEnsemble) -> None:
-        if self.state.region is None or tuple(ens.region) != tuple(self.state.region):
-            return  # the user has chosen another region meanwhile
-        self.ensemble = ens
-        self.extra = ""
-        self.update_ensemble()
-        self.update_status()
-
-    # -- atlas -----------------------------------------------------------------------
+    # -- atlas (only when its view asks for it) ----------------------------------------
     def compute_atlas(self) -> None:
-        """Start the atlas of the current weights (quietly ignored while one is running)."""
+        """Start the atlas of the weights in use (quietly ignored while one is running)."""
         if "atlas" not in self.busy:
             self.busy.add("atlas")
-            self._atlas(self.state.weights.copy())
+            version, weights = self.session.snapshot()
+            self._worker("atlas", self._off_thread, "atlas", lambda: self.session.atlas(weights),
+                         lambda parts: self._atlas_done(version, parts))
 
-    @work(thread=True, exit_on_error=False, group="atlas")
-    def _atlas(self, weights: np.ndarray) -> None:
-        self._off_thread(
-            "atlas",
-            lambda: W.atlas_parts(self.model, weights),
-            lambda parts: self._atlas_done(parts, weights),
-        )
-
-    def _atlas_done(self, parts: np.ndarray, weights: np.ndarray) -> None:
+    def _atlas_done(self, version: int, parts: np.ndarray) -> None:
         self.busy.discard("atlas")
-        self.atlas, self.atlas_weights = parts, weights
-        self._cache.pop("atlas", None)
-        if self.state.view == 6:
-            self.paint()
+        self.session.put("atlas", version, None, parts)
+        if self.session.state.view == 6:
+            self.painter.paint()
 
     # -- report ----------------------------------------------------------------------
-    def action_dump(self) -> None:
-        region = self.state.region
+    def dump(self) -> None:
+        """d: the region's report for the weights in use (never an older analysis's)."""
+        region = self.session.state.region
         if region is None:
             self.notify("Select a region first (s … enter): the report is about a region.")
             return
         if self._start("report"):
-            ens = self.ensemble
-            fresh = (
-                ens is not None
-                and tuple(ens.region) == tuple(region)
-                and np.array_equal(ens.weights, self.state.weights)
-            )
-            self._dump(region, self.state.weights.copy(), ens if fresh else None)
+            tag = self.session.get("region", region, current=True)
+            version, weights = self.session.snapshot()
+            edits = self.session.edit_count
+            self._worker("report", self._dump, region, weights,
+                         None if tag is None else tag.value, edits)
 
-    @work(thread=True, exit_on_error=False, group="report")
-    def _dump(self, region: Rect, weights: np.ndarray, ens: RegionEnsemble | None) -> None:
+    def _dump(self, region: Rect, weights: np.ndarray, ens: Any, edits: int) -> None:
         def write() -> Path:
-            text = W.report_text(self.model, weights, region, ens)
-            return W.dump_report(text, self.report_dir, region)
+            text = self.session.report(region, weights, ens)
+            return W.dump_report(text, self.app.report_dir, region)
 
-        self._off_thread("report", write, self._dumped)
+        self._off_thread("report", write, lambda path: self._dumped(path, edits))
 
-    def _dumped(self, path: Path) -> None:
+    def _dumped(self, path: Path, edits: int) -> None:
         self.busy.discard("report")
-        self.notify(f"Report written to {path}", title="report", timeout=8)
+        which = (f"the edited weights in use ({edits} differ from trained)" if edits
+                 else "the trained weights")
+        self.notify(f"Report for {which} written to {path}", title="report", timeout=8)
 
     # -- saving ----------------------------------------------------------------------
-    def _save_edits(self, suffix: str, weights: np.ndarray | None = None) -> Path:
-        """The edited weights (or ``weights``) as a NEW model file named model + ``suffix``."""
-        if weights is None:
-            weights, score = self.state.weights, self.rmse_now
-        else:
-            score = self.model.rmse(weights)
-        return W.save_new(
-            self.model,
-            weights,
-            self.save_dir,
-            W.model_stem(self.model) + suffix,
-            edited_from=self.model.path,
-            rmse=score,
-        )
-
     def hang_up(self) -> None:
         """SIGHUP or SIGTERM (terminal closed, SSH dropped): keep unsaved work, then quit.
 
         Unsaved edits, or the newest weights of a running training, go to an autosave file;
-        nothing the user made is dropped without a file to show for it. A terminal that is
-        gone can leave Textual's shutdown waiting on its output forever, so a watchdog ends
-        the process a few seconds after the work is safe.
+        a watchdog ends the process a few seconds after the work is safe, since a terminal
+        that is gone can leave Textual's shutdown waiting on its output forever.
         """
         watchdog = threading.Timer(HANG_UP_GRACE, os._exit, args=(0,))
         watchdog.daemon = True
         watchdog.start()
+        try:
+            path = self.keep_unsaved()
+        except Exception as err:  # noqa: BLE001 - nothing to show it on: exit with the reason
+            self.app.exit(f"could not keep the unsaved edits: {err}")
+            return
+        self.app.exit(None if path is None else f"unsaved edits kept in {path}")
+
+    def keep_unsaved(self) -> Path | None:
+        """Stop a training; write unsaved edits (or its newest weights) to the autosave file."""
         weights = None
         if self.trainer is not None:
             self.trainer.stop()
             weights = self.trainer.latest
-        elif not self.state.dirty:
-            self.exit(None)
-            return
-        try:
-            path = self._save_edits("-autosave", weights)
-        except Exception as err:  # noqa: BLE001 - nothing to show it on: exit with the reason
-            self.exit(f"could not keep the unsaved edits: {err}")
-            return
-        self.exit(f"unsaved edits kept in {path}")
+        return self.session.autosave(self.app.save_dir, weights)
 
-    def action_save(self) -> None:
+    def save(self) -> None:
         """ctrl+s: the edited weights as a NEW model file (atomic, never overwrites)."""
         try:
-            path = self._save_edits("-edited")
+            path = self.session.save(self.app.save_dir, "-edited")
         except Exception as err:  # noqa: BLE001
             self.failed("save", err)
             return
-        self.state.mark_saved()
+        self.session.mark_saved()
         self.notify(f"Saved the weights to {path}", title="saved", timeout=8)
-        self.update_status()
+        self.painter.update_status()
 
     def autosave_and_quit(self) -> None:
         """Keep unsaved edits in an autosave file, show its path, then quit."""
         try:
-            path = self._save_edits("-autosave")
+            path = self.session.autosave(self.app.save_dir)
         except Exception as err:  # noqa: BLE001
             self.failed("autosave", err)
             return
-        self.exit(f"unsaved edits kept in {path}")
+        self.app.exit(None if path is None else f"unsaved edits kept in {path}")
 
     # -- training --------------------------------------------------------------------
-    def action_train(self) -> None:
+    def train(self) -> None:
+        """t: train on from the weights in use, or stop the running training."""
         if self.trainer is not None:
             self.trainer.stop()
-            self.extra = "stopping training…"
-            self.update_status()
+            self.painter.extra = "stopping training…"
+            self.painter.update_status()
             return
         self.start_training(False)
 
     def start_training(self, fresh: bool) -> None:
         """Train in a worker: from scratch into ``train_to`` (fresh) or on from the weights."""
-        if self.sweeping is not None:
-            self.stop_sweep()
-        if fresh:
-            config = TrainConfig(seed=self.seed, seconds=self.train_seconds)
-        else:
-            config = self.continue_config
-        self.trainer = W.Trainer(
-            self.model,
-            self.state.weights,
-            config,
-            lambda u: self.call_from_thread(self._progress, u),
-        )
-        self.trainer.latest = self.state.weights.copy()
+        app = self.app
+        app.keys.stop_sweep()
+        config = (TrainConfig(seed=app.seed, seconds=app.train_seconds) if fresh
+                  else self.continue_config)
+        self.trainer = W.Trainer(self.session.model, self.session.weights, config,
+                                 lambda: app.post_message(TrainProgress()))
         self.trainer.fresh = fresh
-        self.query_one("#train-row").set_class(True, "-on")
-        where = f" → {self.train_to}" if fresh and self.train_to else " (t stops)"
-        self.extra = "training" + where
-        self.update_status()
-        self._train(self.trainer)
+        app.query_one("#train-row").set_class(True, "-on")
+        where = f" → {app.train_to}" if fresh and app.train_to else " (t stops)"
+        self.painter.extra = "training" + where
+        self.painter.update_status()
+        self._worker("train", self._train, self.trainer)
 
-    @work(thread=True, exit_on_error=False, group="train")
     def _train(self, trainer: W.Trainer) -> None:
         try:
             result = trainer.run()
@@ -229,64 +230,64 @@ class Jobs:
             return
         self.call_from_thread(self._trained, trainer, result)
 
-    def _progress(self, u: W.TrainUpdate) -> None:
+    def take_progress(self) -> None:
+        """On TrainProgress: show the newest update, if one is unshown (older ones are
+        skipped)."""
+        trainer = self.trainer
+        update = trainer.take_update() if trainer is not None else None
+        if update is not None:
+            self.progress(update)
+
+    def progress(self, u: W.TrainUpdate) -> None:
+        """Show one training update: one render of its weights, its RMSE as training saw it."""
         if self.trainer is None or self.trainer.stopped:
             return
-        self.trainer.latest = u.weights
-        bar = self.query_one("#progress")
+        bar = self.app.query_one("#progress")
         if self.trainer.fresh and u.fraction is not None:
             bar.update(total=1.0, progress=u.fraction)
         else:
             bar.update(total=None)  # open-ended: t stops it
-        self.query_one("#train-label").show(
+        self.app.query_one("#train-label").show(
             f" epoch {u.epoch}  RMSE {u.rmse:.4f} (best {u.best_rmse:.4f})  "
             f"{u.samples_per_s / 1e6:.2f} M samples/s  {u.elapsed:.0f} s"
         )
-        if self.renderer is not None:
-            self.renderer.set_weights(u.weights)
-            self.paint()
-        self.numbers_later(None)
+        self.session.show_preview(u.weights, u.rmse)
+        self.painter.paint()
+        self.painter.update_neuron()
+        self.painter.update_status()
 
     def _trained(self, trainer: W.Trainer, result: TrainResult | None) -> None:
         self.trainer = None
-        self.query_one("#train-row").set_class(False, "-on")
-        weights = result.weights if result is not None else self.state.weights
-        edit = self.state.replace_all(weights, "train")
-        self._cache.pop("trained", None)
-        self.scorer.set_weights(self.state.weights)
-        self.rmse_now = rmse(self.scorer.image(), self.model.image)
-        self.extra = ""
-        if result is not None and trainer.fresh and self.train_to is not None:
+        self.app.query_one("#train-row").set_class(False, "-on")
+        s, d = self.session, self.painter
+        edit = s.replace_all(result.weights, "train") if result is not None else None
+        s.end_preview()
+        d.cache.pop("trained", None)
+        d.extra = ""
+        if result is not None and trainer.fresh and self.app.train_to is not None:
             self._save_trained(result)
         elif edit is not None:
-            self.notify(f"Training stopped: RMSE {self.rmse_now:.4f} (u undoes it)")
-        if self.renderer is not None:
-            self.renderer.set_weights(self.state.weights)
-            self.paint()
-        self.table.refresh()
-        self.numbers_later(None)
+            self.notify(f"Training stopped: RMSE {s.rmse_now:.4f} (u undoes it)")
+        d.edited(edit)
+        d.paint()
+        d.update_status()
 
     def _save_trained(self, result: TrainResult) -> None:
         """Save a freshly trained network (PICTURE launch) next to ``train_to``, never over
         an existing file; it becomes the model being explored."""
         from synens.core.files.model import Model, make_meta
 
-        meta = make_meta(
-            self.model.topo,
-            seed=self.seed,
-            epochs=result.epochs,
-            seconds=round(result.seconds, 3),
-            rmse=result.rmse,
-            picture=self.model.meta.get("picture"),
-        )
-        fresh = Model(self.model.topo, self.state.weights, self.model.image, meta)
+        s, model, train_to = self.session, self.session.model, self.app.train_to
+        meta = make_meta(model.topo, seed=self.app.seed, epochs=result.epochs,
+                         seconds=round(result.seconds, 3), rmse=result.rmse,
+                         picture=model.meta.get("picture"))
+        fresh = Model(model.topo, s.weights, model.image, meta)
         try:
-            path = W.save_new(fresh, self.state.weights, self.train_to.parent, self.train_to.stem)
+            path = W.save_new(fresh, s.weights, train_to.parent, train_to.stem)
         except Exception as err:  # noqa: BLE001
             self.failed("saving the trained model", err)
             return
-        self.model.path, self.model.meta = str(path), meta
-        self.model.weights = self.state.weights.copy()
-        self.state.mark_saved(new_baseline=True)
-        self.rmse_trained = self.rmse_now
+        model.path, model.meta = str(path), meta
+        model.weights = s.weights.copy()
+        s.mark_saved(new_baseline=True)
         self.notify(f"Trained model saved to {path}", title="saved", timeout=15)

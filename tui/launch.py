@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,20 +66,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--sweep",
         default="-0.8,0.3",
-        metavar="LO,HI",
-        help="range of the w sweep, written --sweep=LO,HI (default -0.8,0.3, as in the article)",
+        metavar="FROM,TO",
+        help="the w sweep shows trained + Δ for Δ from FROM to TO, written --sweep=FROM,TO "
+        "(default -0.8,0.3, the article's span; Δ = 0 is always a frame)",
     )
     return parser
 
 
 def parse_sweep(text: str) -> tuple[float, float]:
-    """'-0.8,0.3' -> (-0.8, 0.3); one-line SynensError when malformed."""
+    """'-0.8,0.3' -> (-0.8, 0.3), the Δ range around the trained weight; one-line
+    SynensError when malformed or outside ±MAX_WEIGHT."""
+    from .session import MAX_WEIGHT
+
     try:
         lo, hi = (float(v) for v in str(text).split(","))
     except ValueError:
-        raise SynensError(f"--sweep must be two numbers LO,HI, got {text!r}") from None
+        raise SynensError(f"--sweep must be two numbers FROM,TO, got {text!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
         raise SynensError(f"--sweep needs two different finite numbers, got {text!r}")
+    if max(abs(lo), abs(hi)) > MAX_WEIGHT:
+        raise SynensError(f"--sweep values FROM and TO must lie in "
+                          f"-{MAX_WEIGHT:g}..{MAX_WEIGHT:g}, got {text!r}")
     return lo, hi
 
 
@@ -162,6 +170,11 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
         sweep=sweep,
     )
     message = app.run()
+    crash = getattr(app, "crash_note", None)
+    if crash:  # an unhandled error: Textual has shown it; say where the edits went
+        with contextlib.suppress(OSError):
+            print(f"synens-tui: {crash}", file=sys.stderr, flush=True)
+        return 1
     if message:
         with contextlib.suppress(OSError):  # after a hang-up the terminal may be gone
             print(f"synens-tui: {message}", flush=True)

@@ -17,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .state import VIEWS, ExplorerState
+from .state import NO_EDIT_TOL, VIEWS, ExplorerState
 
 if TYPE_CHECKING:
     from synens.core.analysis.ensemble import RegionEnsemble
@@ -69,7 +69,7 @@ class SynapseTable(ScrollView, can_focus=False):
         w, d = float(st.weights[s]), float(st.weights[s] - st.trained[s])
         inf = "" if self.influence is None else f"{self.influence[s]:8.4f}"
         mark = _MEMBER[self.members[s]] if s in self.members else " "
-        change = f"{d:+8.4f}" if d else "       ·"
+        change = f"{d:+8.4f}" if abs(d) > NO_EDIT_TOL else "       ·"
         return f"{s:4d} {synapse_label(self.state.topo, s):<11s}{w:+8.3f} {change} {inf} {mark}"
 
     def follow(self) -> None:
@@ -101,7 +101,8 @@ class SynapseTable(ScrollView, can_focus=False):
         if s == self.state.selected:
             style = _SELECTED
         else:
-            style = _CHANGED if self.state.weights[s] != self.state.trained[s] else _PLAIN
+            d = abs(self.state.weights[s] - self.state.trained[s])
+            style = _CHANGED if d > NO_EDIT_TOL else _PLAIN
         return Strip([Segment(text, self.rich_style + style)], width)
 
     def on_click(self, event: events.Click) -> None:

@@ -19,12 +19,12 @@ KEYS = """\
   ←/→  h/l        nudge by −step / +step        shift      ×10
   [ / ]           halve / double the step       0          reset the synapse
   R               reset all weights             u / ctrl+r undo / redo
-  w               sweep the weight −0.8 → +0.3 (any key stops)
+  w               sweep the weight: trained + Δ, Δ −0.8 → +0.3 (any key stops)
 [b]Region[/b]
   s               region mode: arrows move the cursor (shift: 8 px), space fixes a
-                  corner, enter analyses the rectangle, esc cancels
+                  corner, enter analyses the rectangle (again after edits), esc cancels
   c               coordinated move: ←/→ move along the top move, esc leaves
-  d               dump the ensemble report to a new .txt file
+  d               dump the region's report for the weights in use to a new .txt file
 [b]Views[/b]
   1 painting   2 original   3 difference   4 neuron activation
   5 linear change map of the synapse        6 atlas of ensemble parts
@@ -180,7 +180,7 @@ KEYMAP = [
     ("R", "reset_all", "", "Reset all weights"),
     ("u", "undo", "undo", "Undo the last edit"),
     ("ctrl+r", "redo", "", "Redo"),
-    ("w", "sweep", "sweep", "Sweep the weight −0.8 → +0.3"),
+    ("w", "sweep", "sweep", "Sweep the weight around its trained value"),
     ("s", "region", "region", "Select a region (rectangle)"),
     ("space", "corner", "", "Region: fix a corner at the cursor"),
     ("enter", "confirm", "", "Region: analyse the rectangle"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,12 +11,13 @@ from synens.core.base.topology import Topology
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
-    from synens.core.network.render import IncrementalRenderer
 
 VIEWS = ("painting", "original", "difference", "activation", "change map", "atlas")
 STEP_MIN, STEP_MAX, STEP_DEFAULT = 2.0**-12, 16.0, 0.05
 SWEEP_DEFAULT = (-0.8, 0.3)
 UNDO_LIMIT = 10_000
+#: A weight within this of another value counts as equal to it (no edit, nothing unsaved).
+NO_EDIT_TOL = 1e-12
 #: Edits of more synapses than this re-render everything instead of propagating each change.
 MAX_INCREMENTAL = 8
 Rect = tuple[int, int, int, int]
@@ -152,7 +152,7 @@ class ExplorerState:
     @property
     def dirty(self) -> bool:
         """True when the weights differ from the last saved (or loaded) ones."""
-        return not np.array_equal(self.weights, self.saved)
+        return bool(np.any(np.abs(self.weights - self.saved) > NO_EDIT_TOL))
 
     def apply(self, ids: ArrayLike, new: ArrayLike, what: str) -> Edit | None:
         """Set weights[ids] = new as one undoable edit (None when nothing changes)."""
@@ -250,20 +250,3 @@ class ExplorerState:
 
     def cancel_region(self) -> None:
         self.cursor = None
-
-
-def sweep_values(lo: float, hi: float, frames: int) -> np.ndarray:
-    """The weights a sweep shows: float64[frames] from lo to hi, then back is not included."""
-    return np.linspace(lo, hi, max(2, int(frames)))
-
-
-def push_weights(
-    renderer: IncrementalRenderer, weights: np.ndarray, ids: Collection[int] | None
-) -> None:
-    """Bring ``renderer`` to ``weights`` float64[S] where only synapses ``ids`` changed
-    (None: any): one by one for up to MAX_INCREMENTAL of them, else all at once."""
-    if ids is None or len(ids) > MAX_INCREMENTAL:
-        renderer.set_weights(weights)
-    else:
-        for s in ids:
-            renderer.set_weight(s, float(weights[s]))

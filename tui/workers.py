@@ -121,7 +121,10 @@ class TrainUpdate:
 class Trainer:
     """Runs core.train.train on the calling (worker) thread; ``stop()`` ends it from any thread.
 
-    ``on_update`` is called at most every ``interval`` seconds (and never after stop).
+    At most every ``interval`` seconds (and never after stop) it keeps the newest TrainUpdate
+    and calls ``notify()``, which must not block (e.g. post a message); the UI thread then
+    takes the newest update with ``take_update()``, so a slow UI skips updates and never
+    holds the training back. ``latest`` is the newest weights float64[S].
     """
 
     def __init__(
@@ -129,12 +132,16 @@ class Trainer:
         model: Model,
         weights: np.ndarray,
         config: TrainConfig,
-        on_update: Callable[[TrainUpdate], None],
+        notify: Callable[[], object],
         interval: float = 0.1,
     ) -> None:
         self.model, self.weights, self.config = model, np.array(weights, np.float64), config
-        self.on_update, self.interval = on_update, interval
+        self.notify, self.interval = notify, interval
+        self.latest = self.weights.copy()
+        self.fresh = False
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._update: TrainUpdate | None = None
         self._last = 0.0
 
     def stop(self) -> None:
@@ -144,21 +151,24 @@ class Trainer:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def take_update(self) -> TrainUpdate | None:
+        """The newest update not yet taken (None if there is none)."""
+        with self._lock:
+            update, self._update = self._update, None
+        return update
+
     def _callback(self, p: Progress) -> bool:
         now = time.perf_counter()
         if now - self._last >= self.interval and not self._stop.is_set():
             self._last = now
-            self.on_update(
-                TrainUpdate(
-                    p.epoch,
-                    p.rmse,
-                    p.best_rmse,
-                    p.samples_per_s,
-                    p.fraction,
-                    p.elapsed,
-                    np.array(p.weights),
-                )
-            )
+            update = TrainUpdate(p.epoch, p.rmse, p.best_rmse, p.samples_per_s, p.fraction,
+                                 p.elapsed, np.array(p.weights, np.float64))
+            with self._lock:
+                pending = self._update is not None
+                self._update = update
+                self.latest = update.weights
+            if not pending:
+                self.notify()
         return self._stop.is_set()
 
     def run(self) -> TrainResult:
