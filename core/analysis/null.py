@@ -48,6 +48,12 @@ class NullResult:
     unreachable: int
 
 
+def null_possible(mask: np.ndarray) -> bool:
+    """Whether a box of the mask's bounding-box size leaves pixels outside it."""
+    x0, y0, x1, y1 = bounding_box(mask)
+    return (x1 - x0, y1 - y0) != (mask.shape[1], mask.shape[0])
+
+
 def random_boxes(mask: np.ndarray, n: int, seed: int) -> list[tuple[int, int, int, int]]:
     """``n`` seeded boxes of the size of the mask's bounding box, inside the picture."""
     h, w = mask.shape
