@@ -73,7 +73,7 @@ def box_answer(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max: int
     """(ceiling sel, ensemble sel, ensemble k) of a region by the rules of ``control``."""
     ctx = context(topo, weights, mask, dtype)
     ceiling, _ = choose_ceiling(ctx, levels=False)
-    order, _ = choose_path(ctx, min(k_max, topo.n_synapses))
+    order, _ = choose_path(ctx, min(k_max, topo.n_synapses), ceiling.mu)
     curve = measure_curve(ctx, order, stop_at=ENSEMBLE_SHARE * ceiling.sel)
     k, _, _ = membership(curve, ceiling.sel)
     return ceiling.sel, curve[k - 1].move.sel, k
