@@ -77,10 +77,10 @@ def test_cross_neuron_ensemble_is_exactly_the_planted_set():
                                                                   _id(topo, 1, 2))]
     mu = best_move(c.ctx.a, c.ctx.b, c.ctx.lam, sorted(want))[0]
     assert all(best_move(c.ctx.a, c.ctx.b, c.ctx.lam, sorted(o))[0] < mu for o in others)
-    # μ is sel² (ridged): every 2-set has under a third of the 3-set's linear sel
+    # μ is sel² (ridged): every 2-set has under 45 % of the 3-set's linear sel
     for i in range(topo.n_synapses):
         for j in range(i + 1, topo.n_synapses):
-            assert best_move(c.ctx.a, c.ctx.b, c.ctx.lam, [i, j])[0] < 0.1 * mu
+            assert best_move(c.ctx.a, c.ctx.b, c.ctx.lam, [i, j])[0] < 0.2 * mu
     bl = c.baselines
     # no single neuron cancels outside: the ensemble is clearly better than each
     assert bl["gain"]["neuron"] > 5 and bl["gain"]["synapse"] > 5
