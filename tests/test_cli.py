@@ -161,7 +161,8 @@ def test_change_map_is_exact(model_path):
 def test_render_sweep(capsys, model_path, tmp_path):
     out = tmp_path / "sweep.png"
     code, _, _ = call(
-        capsys, "render", model_path, "-o", out, "--sweep", "3:-0.8:0.3:5", "--width", 84
+        capsys, "render", model_path, "-o", out, "--sweep", "3:-0.8:0.3:5", "--width", 84,
+        "--absolute",
     )
     assert code == 0
     a = png(out)
@@ -181,6 +182,37 @@ def test_render_sweep(capsys, model_path, tmp_path):
         np.testing.assert_array_equal(frame[:, -5:], want[:, -5:])
         corner = frame[h - 12 :, :30]
         assert np.all(corner[-1, 0] == 0) and corner.min(axis=-1).max() > 200  # white on black
+
+
+def test_render_sweep_is_relative_to_the_trained_weight(capsys, model_path, tmp_path):
+    """w_trained + Δ, Δ from FROM to TO; Δ = 0 is always a frame and has the trained RMSE."""
+    m = load_model(model_path)
+    out = tmp_path / "sweep.png"
+    code, text, _ = call(capsys, "render", model_path, "-o", out, "--sweep", "3:-0.8:0.3:4")
+    assert code == 0
+    lines = [ln.split() for ln in text.splitlines() if ln.strip().startswith("Δ")]
+    deltas = [float(ln[1]) for ln in lines]
+    # linspace(-0.8, 0.3, 4) = -0.8, -0.433, -0.067, 0.3: the frame nearest 0 becomes 0
+    assert deltas == pytest.approx([-0.8, -0.4333, 0.0, 0.3], abs=1e-4)
+    weights = [float(ln[3]) for ln in lines]
+    assert weights == pytest.approx([m.weights[3] + d for d in deltas], abs=1e-4)
+    fig = F.sweep_figure(m, 3, m.weights[3] + np.array(deltas), 14, 10)
+    zero = next(f for f in fig.frames if f["delta"] == 0.0)
+    assert zero["rmse"] == pytest.approx(m.rmse(), abs=1e-6)
+    assert float(lines[2][5]) == pytest.approx(m.rmse(), abs=1e-4)
+    frames = png(out)
+    assert frames.shape[1] > 4 * 14  # four panels side by side
+
+
+def test_render_sweep_default_span_and_no_zero_inside(capsys, model_path, tmp_path):
+    code, text, _ = call(capsys, "render", model_path, "-o", tmp_path / "a.png", "--sweep", "2")
+    deltas = [float(ln.split()[1]) for ln in text.splitlines() if ln.strip().startswith("Δ")]
+    assert code == 0 and deltas[0] == pytest.approx(-0.8) and deltas[-1] == pytest.approx(0.3)
+    assert 0.0 in deltas and len(deltas) == 8
+    code, text, _ = call(capsys, "render", model_path, "-o", tmp_path / "b.png",
+                         "--sweep", "2:0.1:0.3:3")
+    deltas = [float(ln.split()[1]) for ln in text.splitlines() if ln.strip().startswith("Δ")]
+    assert deltas == pytest.approx([0.0, 0.1, 0.2, 0.3])  # Δ = 0 added in order
 
 
 def test_sweep_rmse_is_against_the_training_picture(model_path):
@@ -222,6 +254,8 @@ RENDER_ERRORS = [
     (["--sweep", "0:inf:1:3"], "finite"),
     (["--sweep", "0:-1e308:1e308:8"], "-1000..1000"),
     (["--sweep", "0:-1e300:1:8"], "-1000..1000"),
+    (["--sweep", "0:-1000:1000:2"], "beyond"),
+    (["--absolute"], "--sweep"),
     (["--neurons", "--width", "4000"], "too many pixels"),
     (["--neuron", "x"], "invalid int"),
     (["--neuron", "1", "--neurons"], "not allowed"),

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from synens.core.files.model import Model
 from synens.core.network.render import IncrementalRenderer, rmse
+from synens.core.reports.figures import sweep_deltas
 
 from . import workers as W
 from .state import MAX_INCREMENTAL, NO_EDIT_TOL, Edit, ExplorerState, Rect
@@ -30,16 +31,6 @@ def bounded(values: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(v)):
         raise ValueError("weights must be finite")
     return np.clip(v, -MAX_WEIGHT, MAX_WEIGHT)
-
-
-def sweep_deltas(lo: float, hi: float, frames: int) -> np.ndarray:
-    """The Δ of a sweep's frames: float64[n], from lo to hi, with Δ = 0 always one of them
-    (the frame nearest 0 becomes 0 when 0 lies inside [lo, hi]; else 0 is added in order)."""
-    d = np.linspace(lo, hi, max(2, int(frames)))
-    if min(lo, hi) <= 0.0 <= max(lo, hi):
-        d[np.argmin(np.abs(d))] = 0.0
-        return d
-    return np.sort(np.append(d, 0.0)) if lo < hi else np.sort(np.append(d, 0.0))[::-1]
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,12 @@ FRAME = (160, 160, 160)  # 1-pixel outline around each panel, in the gutter
 
 
 class Figure(NamedTuple):
-    """A composed figure: ``image`` (PIL RGB) and ``boxes``, one (x, y, w, h) per panel."""
+    """A composed figure: ``image`` (PIL RGB), ``boxes``, one (x, y, w, h) per panel, and
+    ``frames``, one dict of facts per panel where a figure has them (a sweep's Δ, weight, RMSE)."""
 
     image: Image.Image
     boxes: list[tuple[int, int, int, int]]
+    frames: list[dict] | None = None
 
 
 def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -186,8 +188,18 @@ def synapse_figure(
 
 
 def sweep_values(start: float, stop: float, steps: int) -> np.ndarray:
-    """The weight values of a sweep: float64[steps], evenly spaced from start to stop."""
+    """The weight values of an absolute sweep: float64[steps], evenly spaced from start to stop."""
     return np.linspace(start, stop, steps)
+
+
+def sweep_deltas(lo: float, hi: float, frames: int) -> np.ndarray:
+    """The Δ of a relative sweep's frames: float64[n], from lo to hi, with Δ = 0 always one of
+    them (the frame nearest 0 becomes 0 when 0 lies inside [lo, hi]; else 0 is added in order)."""
+    d = np.linspace(lo, hi, max(2, int(frames)))
+    if min(lo, hi) <= 0.0 <= max(lo, hi):
+        d[np.argmin(np.abs(d))] = 0.0
+        return d
+    return np.sort(np.append(d, 0.0)) if lo < hi else np.sort(np.append(d, 0.0))[::-1]
 
 
 def sweep_figure(
@@ -197,22 +209,28 @@ def sweep_figure(
     width: int | None = None,
     height: int | None = None,
 ) -> Figure:
-    """A strip of paintings while weight s takes each value; each frame's RMSE lower left.
+    """A strip of paintings while weight s takes each value (absolute, float64[n]).
 
-    RMSE is measured against the model's picture at its training resolution.
+    Each frame is captioned with its Δ from the trained weight and the weight, and stamped with
+    its RMSE, measured against the model's picture at its training resolution. ``frames`` holds
+    the same facts: one {"delta", "weight", "rmse"} per frame.
     """
     w, h = _size(model, width, height)
     same = (w, h) == model.size
-    panels, captions = [], []
+    panels, captions, frames = [], [], []
+    trained = float(model.weights[synapse])
     weights = np.array(model.weights, np.float64)
     for v in values:
         weights[synapse] = v
         img = render(model.topo, weights, w, h)
         err = rmse(img, model.image) if same else model.rmse(weights)
+        delta = float(v) - trained
         panels.append(stamp(colour_image(img), f"RMSE {err:.3f}"))
-        captions.append(f"w = {v:+.3f}")
-    footer = f"{synapse_label(model, synapse)}, now {float(model.weights[synapse]):+.4f}"
-    return compose(panels, captions, footer=footer)
+        captions.append(f"d {delta:+.3f}  w {float(v):+.3f}")
+        frames.append({"delta": delta, "weight": float(v), "rmse": float(err)})
+    footer = f"{synapse_label(model, synapse)}, trained {trained:+.4f}; d = w - trained"
+    fig = compose(panels, captions, footer=footer)
+    return Figure(fig.image, fig.boxes, frames)
 
 
 def save_png(image: Image.Image, path: str | os.PathLike) -> Path:

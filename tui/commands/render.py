@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from synens.core.base.errors import SynensError
 
 if TYPE_CHECKING:
+    import numpy as np
     from synens.tui.commands.common import Subparsers
 
 HELP = "render a model's painting (or a neuron, a weight change, a sweep) to a PNG"
@@ -50,9 +51,15 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     mode.add_argument(
         "--sweep",
-        metavar="S:FROM:TO:STEPS",
-        help="a strip of paintings while weight S moves from FROM to TO "
-        "(absolute values) in STEPS frames, each with its RMSE",
+        metavar="S[:FROM:TO:STEPS]",
+        help="a strip of paintings while weight S moves around its trained value: "
+        "w_trained + Δ, Δ from FROM to TO in STEPS frames (default -0.8:0.3:8, the article's "
+        "span); Δ = 0 is always a frame; each frame shows Δ, the weight and the RMSE",
+    )
+    p.add_argument(
+        "--absolute",
+        action="store_true",
+        help="with --sweep: FROM and TO are the weight's values, not changes of it",
     )
     p.add_argument(
         "--delta",
@@ -81,16 +88,23 @@ def panel_size(
     return width, height
 
 
+#: The article's span of a sweep around the trained weight, and its frame count.
+SWEEP_DEFAULT = (-0.8, 0.3, 8)
+
+
 def parse_sweep(text: str, n_synapses: int) -> tuple[int, float, float, int]:
-    """'S:FROM:TO:STEPS' -> (s, start, stop, steps); one-line SynensError when malformed."""
+    """'S' or 'S:FROM:TO:STEPS' -> (s, start, stop, steps); one-line SynensError when malformed."""
     parts = text.split(":")
     try:
-        if len(parts) != 4:
+        if len(parts) == 1:
+            s, (start, stop, steps) = int(parts[0]), SWEEP_DEFAULT
+        elif len(parts) == 4:
+            s, start, stop, steps = int(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])
+        else:
             raise ValueError
-        s, start, stop, steps = int(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])
     except ValueError:
         raise SynensError(
-            f"--sweep must be S:FROM:TO:STEPS (e.g. 0:-0.8:0.3:8), got {text!r}"
+            f"--sweep must be S or S:FROM:TO:STEPS (e.g. 0:-0.8:0.3:8), got {text!r}"
         ) from None
     check_synapse(s, n_synapses)
     if not (math.isfinite(start) and math.isfinite(stop)):
@@ -100,6 +114,22 @@ def parse_sweep(text: str, n_synapses: int) -> tuple[int, float, float, int]:
     if not 1 <= steps <= MAX_STEPS:
         raise SynensError(f"--sweep STEPS must lie in 1..{MAX_STEPS}, got {steps}")
     return s, start, stop, steps
+
+
+def sweep_weights(trained: float, start: float, stop: float, steps: int,
+                  absolute: bool) -> np.ndarray:
+    """The weight of each frame: float64[n]. Relative: trained + Δ with Δ = 0 one of the frames."""
+    from synens.core.reports.figures import sweep_deltas, sweep_values
+
+    if absolute:
+        return sweep_values(start, stop, steps)
+    values = trained + sweep_deltas(start, stop, steps)
+    if max(abs(float(values.min())), abs(float(values.max()))) > MAX_WEIGHT:
+        raise SynensError(
+            f"--sweep would take the weight (trained {trained:+.4g}) beyond "
+            f"-{MAX_WEIGHT:g}..{MAX_WEIGHT:g}"
+        )
+    return values
 
 
 def check_synapse(s: int, n_synapses: int) -> None:
@@ -122,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.files.model import load_model
     from synens.tui.commands.common import check_output
 
+    if args.absolute and args.sweep is None:
+        raise SynensError("--absolute goes with --sweep")
     if args.delta is not None and args.synapse is None:
         raise SynensError("--delta goes with --synapse S")
     if args.synapse is not None and args.delta is None:
@@ -152,9 +184,12 @@ def run(args: argparse.Namespace) -> int:
         what = f"synapse {args.synapse} changed by {args.delta:+g}"
     elif args.sweep is not None:
         s, start, stop, steps = parse_sweep(args.sweep, topo.n_synapses)
-        _check_pixels(w, h, steps)
-        fig = F.sweep_figure(model, s, F.sweep_values(start, stop, steps), w, h)
-        what = f"sweep of synapse {s} in {steps} frames"
+        values = sweep_weights(float(model.weights[s]), start, stop, steps, args.absolute)
+        _check_pixels(w, h, values.size)
+        fig = F.sweep_figure(model, s, values, w, h)
+        for f in fig.frames or []:
+            print(f"  Δ {f['delta']:+.4f}  w {f['weight']:+.4f}  RMSE {f['rmse']:.4f}")
+        what = f"sweep of synapse {s} in {values.size} frames"
     else:
         fig, what = F.painting_figure(model, w, h), "painting"
     F.save_png(fig.image, out)
