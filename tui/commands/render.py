@@ -56,6 +56,16 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "w_trained + Δ, Δ from FROM to TO in STEPS frames (default -0.8:0.3:8, the article's "
         "span); Δ = 0 is always a frame; each frame shows Δ, the weight and the RMSE",
     )
+    mode.add_argument(
+        "--moves",
+        action="store_true",
+        help="with --region, --mask or --segment: the painting, then the ensemble's, the best "
+        "neuron's and the best synapse's moves of that region, each beside its |change| map",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--region", metavar="x0,y0,x1,y1", help="with --moves: a rectangle")
+    where.add_argument("--mask", metavar="FILE.png", help="with --moves: a black/white mask")
+    where.add_argument("--segment", type=int, metavar="K", help="with --moves: colour segment K")
     p.add_argument(
         "--absolute",
         action="store_true",
@@ -152,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.files.model import load_model
     from synens.tui.commands.common import check_output
 
+    has_region = any(getattr(args, k) is not None for k in ("region", "mask", "segment"))
+    if args.moves != has_region:
+        raise SynensError("--moves needs a region (--region, --mask or --segment), and a "
+                          "region goes with --moves")
     if args.absolute and args.sweep is None:
         raise SynensError("--absolute goes with --sweep")
     if args.delta is not None and args.synapse is None:
@@ -190,6 +204,15 @@ def run(args: argparse.Namespace) -> int:
         for f in fig.frames or []:
             print(f"  Δ {f['delta']:+.4f}  w {f['weight']:+.4f}  RMSE {f['rmse']:.4f}")
         what = f"sweep of synapse {s} in {values.size} frames"
+    elif args.moves:
+        from synens.core.analysis.control import region_control
+        from synens.core.reports.moves_figure import moves_figure
+        from synens.tui.commands.report import region_mask
+
+        _check_pixels(w, h, 8)
+        mask, name = region_mask(args, model)
+        fig = moves_figure(model, region_control(model.topo, model.weights, mask), w, h)
+        what = f"moves of {name}"
     else:
         fig, what = F.painting_figure(model, w, h), "painting"
     F.save_png(fig.image, out)
