@@ -1,10 +1,17 @@
-"""The basis test: helpers against hand values, determinism, and a planted axis-aligned net."""
+"""The basis test: helpers against hand values, the arms' moves, determinism, a planted net."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from synens.core.analysis.basis import LayerError, basis_test, hidden_layers, permutation_test
+from synens.core.analysis.arms import direction_move, gain_moves, random_direction_moves
+from synens.core.analysis.basis import (
+    LayerError,
+    basis_test,
+    hidden_layers,
+    paired_test,
+    permutation_test,
+)
 from synens.core.analysis.segment import best_iou, binarise, colour_segments, iou, kmeans, otsu
 from synens.core.base.topology import BIAS, X_IN, Topology, layered
 from synens.core.network.render import render, to_uint8
@@ -12,15 +19,15 @@ from synens.core.network.render import render, to_uint8
 
 def stripes_net(n: int = 8, k: float = 200.0) -> tuple[Topology, np.ndarray]:
     """Layer 1: steps at the n-1 edges of n vertical stripes; layer 2: one indicator per stripe
-    (+1 inside, -1 outside); the outputs paint stripe j with the RGB-cube corner j."""
+    (about 1 inside, 0 outside); the outputs paint stripe j with the RGB-cube corner j."""
     syn = []
     for b, xb in enumerate(-1 + 2 * np.arange(1, n) / n):
         syn += [(BIAS, b, -k * xb), (X_IN, b, k)]
-    s0 = n - 1
-    syn.append((0, s0, -3.0))
+    s0 = n - 1  # indicator j: 1.5 × (how many of its two edges lie on its side) → tanh 0 or ±1
+    syn += [(BIAS, s0, 1.5), (0, s0, -1.5)]
     for j in range(1, n - 1):
-        syn += [(BIAS, s0 + j, -3.0), (j - 1, s0 + j, 3.0), (j, s0 + j, -3.0)]
-    syn.append((n - 2, s0 + n - 1, 3.0))
+        syn += [(j - 1, s0 + j, 1.5), (j, s0 + j, -1.5)]
+    syn += [(BIAS, s0 + n - 1, 1.5), (n - 2, s0 + n - 1, 1.5)]
     outs = [2 * n - 1 + c for c in range(3)]
     for c in range(3):
         syn += [(s0 + j, outs[c], 1.0 if (j >> c) & 1 else -1.0) for j in range(n)]
@@ -81,36 +88,62 @@ def test_permutation_test():
         [1, 2, 3.0], [0.5, 1.5], 500, 3)
 
 
+def test_paired_test():
+    rng = np.random.default_rng(0)
+    a = rng.random(20) * 5
+    assert paired_test(a, a + rng.normal(0, 0.05, 20), 2000, 1) > 0.05
+    assert paired_test(a + 3, a, 2000, 1) < 0.001
+    assert paired_test(a, a + 1, 500, 3) == paired_test(a, a + 1, 500, 3)
+
+
+def test_arm_moves_scale_outgoing_weights(stripes):
+    topo, w, _ = stripes
+    layer = hidden_layers(topo)[1]
+    g = gain_moves(topo, w, layer)
+    for i, n in enumerate(layer):
+        out = topo.src == n
+        np.testing.assert_array_equal(g[i][out], w[out])  # δw_s = w_s on the neuron's outputs
+        assert not np.any(g[i][~out])
+    u = np.random.default_rng(1).standard_normal(layer.size)
+    d = direction_move(topo, w, layer, u)
+    np.testing.assert_allclose(d, u @ g)  # a direction mixes the neurons' gain moves
+    r = random_direction_moves(topo, w, layer, 5, seed=2)
+    assert r.shape == (5, topo.n_synapses)
+    np.testing.assert_array_equal(r, random_direction_moves(topo, w, layer, 5, seed=2))
+
+
 def test_axis_aligned_neurons_beat_random_directions(stripes):
+    """Each layer-2 neuron paints exactly one stripe: its gain move controls that stripe,
+    while a random direction of the layer changes several stripes at once."""
     topo, w, img = stripes
-    res = basis_test(topo, w, img, layer=2, n_colours=8, n_random=200, n_perm=4000, seed=0)
-    neurons, rand = res.scores["neurons"]["colour"], res.scores["random"]["colour"]
-    assert neurons.size == 8 and rand.size == 200
-    assert np.median(neurons) > 0.95  # each neuron is exactly one stripe
-    assert np.median(rand) < 0.6  # a random mix marks several stripes at once
-    test = next(t for t in res.tests if (t["a"], t["b"], t["reference"])
-                == ("neurons", "random", "colour"))
-    assert test["diff"] > 0.3 and test["p"] < 0.01
-    assert res.conclusion.startswith("Single neurons are a better unit of meaning")
+    cols = np.arange(64)[None, :].repeat(8, axis=0)
+    stripes_ = [(f"stripe {j}", (cols >= 8 * j) & (cols < 8 * j + 8)) for j in (1, 3, 4, 6)]
+    res = basis_test(topo, w, img, layer=2, regions=stripes_, seed=0, segments=False,
+                     boxes_per_mask=1)
+    assert [r["kind"] for r in res.regions] == ["semantic"] * 4 + ["random"] * 4
+    gain, rand = res.sels("neuron_gain", "semantic"), res.sels("random_direction", "semantic")
+    assert np.median(gain) > 5 * np.median(rand)
+    test = next(t for t in res.tests if (t["a"], t["b"]) == ("neuron_gain", "random_direction"))
+    assert test["ratio"] > 2 and test["p"] < 0.2  # 8 regions: the sign-flip test's floor is 1/128
+    assert res.verdict[0].startswith("single neurons beat random directions of their layer? yes")
 
 
 def test_deterministic_with_a_seed(stripes):
     topo, w, img = stripes
-    a = basis_test(topo, w, img, layer=1, n_random=50, n_perm=500, seed=3)
-    b = basis_test(topo, w, img, layer=1, n_random=50, n_perm=500, seed=3)
-    for k in a.scores:
-        for ref in a.scores[k]:
-            np.testing.assert_array_equal(a.scores[k][ref], b.scores[k][ref])
-    assert a.tests == b.tests and a.conclusion == b.conclusion
-    c = basis_test(topo, w, img, layer=1, n_random=50, n_perm=500, seed=4)
-    assert not np.array_equal(a.scores["random"]["colour"], c.scores["random"]["colour"]) \
-        or a.tests != c.tests
+    left = [("left", np.arange(64)[None, :].repeat(8, axis=0) < 16)]
+    a = basis_test(topo, w, img, layer=1, regions=left, seed=3, segments=False)
+    b = basis_test(topo, w, img, layer=1, regions=left, seed=3, segments=False)
+    assert a.regions == b.regions and a.tests == b.tests and a.verdict == b.verdict
+    c = basis_test(topo, w, img, layer=1, regions=left, seed=4, segments=False)
+    assert [r["name"] for r in a.regions] != [r["name"] for r in c.regions]  # other boxes
 
 
 def test_default_layer_and_missing_layers(stripes):
     topo, w, img = stripes
-    res = basis_test(topo, w, img, n_random=10, n_perm=100)
+    res = basis_test(topo, w, img, regions=[("left", np.arange(64)[None, :].repeat(8, 0) < 8)],
+                     segments=False, boxes_per_mask=1)
     assert res.layer == 2 and res.layer_neurons.tolist() == list(range(7, 15))
+    assert res.regions[0]["name"] == "left" and res.regions[0]["kind"] == "semantic"
     for layer in (0, 3, -1):
         with pytest.raises(LayerError, match=f"layer {layer} does not exist: the network has "
                                              "hidden layers 1..2"):

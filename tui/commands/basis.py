@@ -1,16 +1,15 @@
-"""``synens-tui basis``: neurons vs random directions vs synapse ensembles, with statistics."""
+"""``synens-tui basis``: neurons vs random directions vs neuron inputs vs synapse ensembles."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from synens.core.base.errors import SynensError
-
 if TYPE_CHECKING:
     from synens.tui.commands.common import Subparsers
 
-HELP = "the basis test: single neurons vs random directions vs synapse ensembles"
+HELP = ("the basis test: which perturbation controls a region — a neuron, a random direction, "
+        "one neuron's inputs or a synapse ensemble")
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -21,8 +20,8 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
     p.add_argument("--layer", type=int, default=None, metavar="L",
                    help="hidden layer (1 = nearest the inputs; default: the last hidden layer)")
-    p.add_argument("--random", type=int, default=200, metavar="N",
-                   help="random directions drawn (default 200)")
+    p.add_argument("--region", action="append", default=[], metavar="x0,y0,x1,y1",
+                   help="a semantic region of your own, besides the colour segments (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default 0)")
     add_output_options(p)
     return p
@@ -31,13 +30,15 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, run the test and print or write the report."""
     from synens.core.analysis.basis import LayerError, hidden_layers
+    from synens.core.analysis.changemap import parse_region
+    from synens.core.analysis.masks import rect_mask
     from synens.core.files.model import load_model
-    from synens.tui.commands.common import check_output
+    from synens.tui.commands.common import check_output, stderr_progress
     from synens.tui.commands.report import emit, format_report
 
-    if not 1 <= args.random <= 100_000:
-        raise SynensError(f"--random must lie in 1..100000, got {args.random}")
     model = load_model(args.model)
+    w, h = model.size
+    regions = [(f"rectangle {r}", rect_mask(parse_region(r, w, h), w, h)) for r in args.region]
     n_layers = len(hidden_layers(model.topo))
     if args.layer is not None and not 1 <= args.layer <= n_layers:
         raise LayerError(f"layer {args.layer} does not exist: the network has hidden layers "
@@ -47,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.analysis.basis import basis_test
     from synens.core.reports.basis import basis_report_json, basis_report_text
 
-    res = basis_test(model.topo, model.weights, model.image, args.layer, n_random=args.random,
-                     seed=args.seed)
+    res = basis_test(model.topo, model.weights, model.image, args.layer, regions, args.seed,
+                     progress=stderr_progress("basis test"))
     text = format_report(args.format, basis_report_json, basis_report_text,
                          res, model.size, model.path)
     emit(text, args.output, args.force)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
@@ -58,3 +60,16 @@ def check_output(path: str, force: bool) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise SynensError(f"output folder {folder} is not writable")
     return out
+
+
+def stderr_progress(what: str) -> Callable[[int, int], None]:
+    """A progress callback (done, total) that rewrites one stderr line, on a terminal only."""
+    start = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if not sys.stderr.isatty() or time.monotonic() - start < 2.0 and done < total:
+            return
+        end = "\n" if done >= total else ""
+        print(f"\r{what}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
