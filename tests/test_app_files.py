@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 import pytest
-from app_fixtures import run, settle
+from app_fixtures import run, settle, wait_until
 from synens.core.files.model import load_model
 from synens.core.network.train import TrainConfig
 from synens.tui.app import ExplorerApp
@@ -20,10 +20,8 @@ def test_train_continues_and_stops(app):
         st = app.state
         await pilot.press("t")
         assert app.trainer is not None
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.trainer is not None and app.trainer._last:
-                break
+        await wait_until(pilot, lambda: app.trainer is not None and app.trainer._last,
+                         "a training update")
         await pilot.press("l")  # edits wait while training runs
         assert not st.undo_stack
         await pilot.press("t")
@@ -57,6 +55,11 @@ def test_quit_asks_with_unsaved_edits(app, tmp_path, choice):
         assert isinstance(app.screen, QuitScreen)
         await pilot.press(choice)
         await pilot.pause()
+        if choice == "escape":  # back to the explorer, the edit still there and unsaved
+            assert app.is_running and not isinstance(app.screen, QuitScreen)
+            assert app.state.dirty and app.state.weights[0] != app.model.weights[0]
+        else:
+            assert not app.is_running
 
     run(app, body)
     autosaves = list(tmp_path.glob("*autosave*.npz"))
@@ -65,7 +68,6 @@ def test_quit_asks_with_unsaved_edits(app, tmp_path, choice):
         assert load_model(autosaves[0]).weights[0] == app.state.weights[0]
     else:
         assert not autosaves
-    assert app.is_running is False or choice == "escape"
 
 
 def test_quit_without_edits_exits(app):
@@ -101,10 +103,7 @@ def test_picture_launch_trains_live_and_saves(tmp_path):
     app._progress = spy
 
     async def body(pilot):
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if app.trainer is None and seen:
-                break
+        await wait_until(pilot, lambda: app.trainer is None and seen, "the end of training")
         await settle(pilot)
 
     run(app, body)
