@@ -15,7 +15,9 @@ import textwrap
 import numpy as np
 import pytest
 import reference as R
+from app_fixtures import SMALL_MODEL
 from synens.core.base import jit
+from synens.core.base.errors import SynensError
 from synens.core.base.topology import layered
 from synens.core.network.render import render
 from synens.core.network.train import init_weights
@@ -83,7 +85,7 @@ def test_fastmath_switch(value, flags):
 
 
 def test_fastmath_switch_refuses_unknown_flags():
-    with pytest.raises(ValueError, match="unknown fast-math flags"):
+    with pytest.raises(SynensError, match="unknown fast-math flags"):
         jit.fastmath_flags("contract,turbo")
 
 
@@ -208,3 +210,14 @@ def test_training_and_nudging_at_once_under_workqueue():
     assert got["nudge_err"] is not None and got["nudge_err"] < 1e-4
     assert got["train_same"]  # training in a thread beside the UI is bit-identical
     assert got["gram_finite"]
+
+
+def test_a_bad_fastmath_switch_is_a_one_line_error(tmp_path):
+    args = ["render", str(SMALL_MODEL), "-o", str(tmp_path / "x.png")]
+    code = f"import sys\nfrom synens.tui.cli import main\nsys.exit(main({args!r}))"
+    base = {k: v for k, v in os.environ.items() if k not in WATCHED}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**base, "SYNENS_FASTMATH": "contract,turbo"})
+    assert proc.returncode == 2 and not (tmp_path / "x.png").exists()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SYNENS_FASTMATH: unknown fast-math flags ['turbo']" in lines[0]

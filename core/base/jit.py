@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+from synens.core.base.errors import SynensError
 
 #: Pixels per chunk. Kernels work on activations laid out as ``a[node, sample]`` for one
 #: chunk of CHUNK samples, so that the per-synapse inner loops have a constant trip count.
@@ -51,7 +52,7 @@ def fastmath_flags(value: str | None = None) -> frozenset[str]:
     flags = frozenset(f.strip() for f in raw.split(",") if f.strip())
     unknown = sorted(flags - _LLVM_FLAGS)
     if unknown:
-        raise ValueError(f"{FASTMATH_ENV}: unknown fast-math flags {unknown}; "
+        raise SynensError(f"{FASTMATH_ENV}: unknown fast-math flags {unknown}; "
                          f"use 0, 1 or a comma-separated subset of {sorted(_LLVM_FLAGS)}")
     return flags
 
