@@ -110,7 +110,6 @@ def test_sweep_ends_by_itself_and_restores(app):
     async def body(pilot):
         before = app.state.weights.copy()
         await pilot.press("w")
-        assert app.sweeping is not None
         await wait_until(pilot, lambda: app.sweeping is None, "the end of the sweep")
         assert app.extra == ""
         assert np.array_equal(app.renderer.weights, before)

@@ -95,18 +95,20 @@ def test_default_flags_never_assume_finite_values():
 
 def test_each_flag_set_has_its_own_kernel_cache_name():
     """Numba keys its disk cache on qualname, not on flags; the qualname carries the flags."""
-    out = run_python("""
+    code = """
         import json
         from synens.core.base import jit
         from synens.core.kernels import forward as K
         print(json.dumps([jit.FLAGS_TAG, K._render.dispatcher.py_func.__qualname__,
                           repr(K._render.dispatcher.targetoptions["fastmath"]),
                           K._chunk_forward.py_func.__qualname__]))
-    """, SYNENS_FASTMATH="0")
-    tag, qual, fastmath, serial = json.loads(out)
-    assert tag == "nofm" and tag != jit.FLAGS_TAG
-    assert qual == "_render__nofm" and serial == "_chunk_forward__nofm"
-    assert "False" in fastmath or fastmath == "set()"
+    """
+    off = json.loads(run_python(code, SYNENS_FASTMATH="0"))
+    assert off == ["nofm", "_render__nofm", "False", "_chunk_forward__nofm"]
+    tag, qual, fastmath, serial = json.loads(run_python(code, SYNENS_FASTMATH="contract"))
+    assert tag.startswith("fm") and tag != "nofm"
+    assert qual == f"_render__{tag}" and serial == f"_chunk_forward__{tag}"
+    assert fastmath == "{'contract'}"
 
 
 def test_fastmath_off_renders_like_the_reference_and_like_the_default():
