@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 import numpy as np
 import pytest
@@ -11,6 +12,9 @@ from synens.core.files.model import load_model
 from synens.core.network.train import TrainConfig
 from synens.tui.app import ExplorerApp
 from synens.tui.screens import QuitScreen
+
+#: Epochs of the live training after a PICTURE launch (test_picture_launch_trains_live_and_saves).
+EPOCHS = 120
 
 
 def test_train_continues_and_stops(app):
@@ -79,10 +83,17 @@ def test_quit_without_edits_exits(app):
     run(app, body)
 
 
-def test_picture_launch_trains_live_and_saves(tmp_path):
+def test_picture_launch_trains_live_and_saves(tmp_path, monkeypatch):
     from app_fixtures import picture
     from PIL import Image
+    from synens.tui import jobs, workers
     from synens.tui.launch import add_arguments, open_target
+
+    # A fixed amount of work, every epoch reported: a busy machine cannot change the outcome
+    # (with a time budget it gave a single progress update, and nothing to compare).
+    monkeypatch.setattr(jobs, "TrainConfig", lambda seed, seconds: TrainConfig(seed=seed,
+                                                                                 epochs=EPOCHS))
+    monkeypatch.setattr(workers, "Trainer", functools.partial(workers.Trainer, interval=0.0))
 
     png = tmp_path / "shapes.png"
     Image.fromarray(picture()).save(png)
@@ -107,7 +118,7 @@ def test_picture_launch_trains_live_and_saves(tmp_path):
         await settle(pilot)
 
     run(app, body)
-    assert seen and seen[0][0]  # the progress row showed while training
+    assert len(seen) == EPOCHS and seen[0][0]  # the progress row showed while training
     assert seen[-1][1] < seen[0][1]  # and the painting improved live
     saved = load_model(train_to)
     assert app.model.path == str(train_to) and not app.state.dirty
