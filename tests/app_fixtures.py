@@ -71,6 +71,23 @@ def run(app, body, size=SIZE):
     asyncio.run(main())
 
 
+#: Safety net of ``wait_until``: only a hung app waits this long; a working one returns at once.
+WAIT_LIMIT = 180.0
+
+
+async def wait_until(pilot, condition, what: str, limit: float = WAIT_LIMIT) -> None:
+    """Let the app run until ``condition()`` holds; fail naming ``what`` after ``limit`` s.
+
+    The condition is checked after every short turn of the app's event loop, so the test
+    waits exactly as long as the app needs: no fixed wait decides whether it passes.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        assert loop.time() < deadline, f"gave up after {limit:.0f} s waiting for {what}"
+        await pilot.pause(0.02)
+
+
 async def settle(pilot) -> None:
     """Wait for the app's workers to finish, then for the screen to update."""
     await pilot.app.workers.wait_for_complete()

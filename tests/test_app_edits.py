@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from app_fixtures import SIZE, run, settle
+from app_fixtures import SIZE, run, settle, wait_until
+from PIL import Image
 from synens.core.files.model import load_model
 from synens.core.network.render import render, to_uint8
 from synens.tui.app import KEYMAP
@@ -112,11 +113,8 @@ def test_sweep_ends_by_itself_and_restores(app):
     async def body(pilot):
         before = app.state.weights.copy()
         await pilot.press("w")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.keys.sweeping is None:
-                break
-        assert app.keys.sweeping is None and app.painter.extra == ""
+        await wait_until(pilot, lambda: app.keys.sweeping is None, "the end of the sweep")
+        assert app.painter.extra == ""
         assert np.array_equal(app.renderer.weights, before)
 
     run(app, body)
@@ -132,10 +130,10 @@ def test_views(app):
             pictures[view] = app.canvas._rgb.copy()
         assert app.atlas is not None and app.atlas.ndim == 3
         assert len({p.tobytes() for p in pictures.values()}) == 6
-        lay = app.painter.layout
+        lay = app.painter.layout  # view 2: the original picture, resampled (LANCZOS) to size
         inside = (slice(lay.oy, lay.oy + lay.rh), slice(lay.ox, lay.ox + lay.rw))
-        # view 2 is the training picture itself, resampled to the layout (no float render)
-        assert np.array_equal(pictures[2][inside], resample(app.model.image, lay.rw, lay.rh))
+        original = Image.fromarray(app.model.image).resize((lay.rw, lay.rh), Image.LANCZOS)
+        assert np.array_equal(pictures[2][inside], np.asarray(original))
         grey = pictures[4][inside]
         assert np.array_equal(grey[..., 0], grey[..., 1])  # activation in grey
 
@@ -152,8 +150,7 @@ def test_help_and_palette(app):
         assert {t for *_, t in KEYMAP if t} <= titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Next synapse", "enter")
-        await pilot.pause(0.3)
-        assert app.state.selected == 1
+        await wait_until(pilot, lambda: app.state.selected == 1, "the palette's command")
 
     run(app, body)
 

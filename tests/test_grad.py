@@ -71,7 +71,11 @@ def test_loss_grad_layered(net):
     np.testing.assert_allclose(grad[syns], fd, rtol=FD_RTOL, atol=FD_ATOL)
 
 
-@pytest.mark.parametrize("count", [1, 255, 256, 257, 600])
+#: Sample counts of the padding test: a padded lone chunk, an exact chunk, padding after full ones.
+PADDING_COUNTS = (1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 88)
+
+
+@pytest.mark.parametrize("count", PADDING_COUNTS)
 def test_loss_grad_padding_mask(count):
     """Padding samples (to a multiple of 256) must not count: compare with the exact set."""
     topo, w = random_dag(4)
@@ -241,5 +245,12 @@ def test_parallel_kernels_bit_identical(net):
         assert np.array_equal(jac_sumsq(topo, w, _masks(30, 40, 4)), first[3])
 
 
-def test_chunk_constant():
-    assert CHUNK == 256  # the padding tests above straddle 256-sample chunks
+def test_padding_counts_straddle_chunks():
+    """The padding test's counts really produce padded, exact and multi-chunk sample sets."""
+    masks = {n: samples(*_sample_set(n, n)[:2]).mask for n in PADDING_COUNTS}
+    for n, m in masks.items():
+        assert m.shape == (-(-n // CHUNK), CHUNK) and m.sum() == n
+        assert np.all(m.ravel()[:n] == 1) and np.all(m.ravel()[n:] == 0)
+    assert any(m.size > n and m.shape[0] == 1 for n, m in masks.items())  # padded lone chunk
+    assert any(m.size == n for n, m in masks.items())  # no padding at all
+    assert any(m.size > n and m.shape[0] > 1 for n, m in masks.items())  # padding after full

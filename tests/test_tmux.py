@@ -22,6 +22,9 @@ pytestmark = [
     pytest.mark.skipif(APP is None, reason="synens-tui is not installed (pip install -e .)"),
 ]
 COLS, ROWS = 140, 40
+#: Safety net of every wait on the app: only a hung app waits this long, a working one returns
+#: as soon as the awaited screen or file is there.
+LIMIT = 180.0
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
@@ -52,7 +55,7 @@ class Tmux:
     def screen(self, escapes: bool = False) -> str:
         return self.tmux("capture-pane", "-t", "t", "-p", *(["-e"] if escapes else []))
 
-    def wait_for(self, predicate, timeout: float = 60.0, escapes: bool = False) -> str:
+    def wait_for(self, predicate, timeout: float = LIMIT, escapes: bool = False) -> str:
         deadline = time.monotonic() + timeout
         while True:
             text = self.screen(escapes)
@@ -78,6 +81,14 @@ class Tmux:
     def close(self) -> None:
         subprocess.run([TMUX, "-L", self.sock, "-f", str(self.conf), "kill-server"],
                        capture_output=True, timeout=30)
+
+
+def wait_until(condition, what: str, limit: float = LIMIT) -> None:
+    """Poll ``condition()`` until it holds; fail naming ``what`` after ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up after {limit:.0f} s waiting for {what}"
+        time.sleep(0.2)
 
 
 def wait_gone(pids: list[int], timeout: float = 15.0) -> None:
@@ -154,9 +165,7 @@ def test_synens_tui_in_tmux(tmp_path):
         screen = term.wait_for(lambda s: "ensemble:" in s)
         rect = re.search(r"region (\d+,\d+,\d+,\d+)", screen).group(1)
         term.keys("d")
-        deadline = time.monotonic() + 30
-        while not list(reports.glob("*.txt")) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: list(reports.glob("*.txt")), "the dumped report")
         (dump,) = reports.glob("*.txt")
         assert dump.name == f"synens-report-{rect.replace(',', '-')}.txt"
         cli = subprocess.run([APP, "report", str(model), "--region", rect], capture_output=True,
@@ -181,9 +190,7 @@ def test_a_closed_terminal_keeps_unsaved_edits(tmp_path):
     finally:
         term.close()  # kill-server: the app gets SIGHUP
     wait_gone(pids)
-    deadline = time.monotonic() + 30
-    while not list(saves.glob("*-autosave*.npz")) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: list(saves.glob("*-autosave*.npz")), "the autosave file")
     (kept,) = saves.glob("*-autosave*.npz")
     weights = load_model(kept).weights
     assert weights[0] == pytest.approx(original.weights[0] + 0.1, abs=1e-9)

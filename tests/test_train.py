@@ -93,10 +93,18 @@ def test_target_rmse_and_phases():
 
 
 def test_resume_continues_from_the_given_weights():
+    """Resuming starts at the given weights and improves on them (the best-so-far rule alone
+    would keep ``again.rmse <= first.rmse`` even if training ignored them)."""
     topo, img = layered((5, 5)), shapes()
     first = train(topo, img, TrainConfig(seed=0, epochs=40))
-    again = train(topo, img, TrainConfig(seed=0, epochs=20), weights=first.weights)
-    assert again.rmse <= first.rmse + 1e-9
+    seen = []
+    again = train(topo, img, TrainConfig(seed=0, epochs=20), weights=first.weights,
+                  callback=lambda p: seen.append(p.rmse))
+    scratch = []
+    train(topo, img, TrainConfig(seed=0, epochs=20), callback=lambda p: scratch.append(p.rmse))
+    assert seen[0] < 1.25 * first.rmse < scratch[0]  # the first epoch starts where first ended
+    assert again.rmse < first.rmse - 1e-3  # and training went on from there
+    assert again.rmse < min(scratch)
 
 
 @pytest.mark.parametrize("kwargs", [

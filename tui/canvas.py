@@ -26,11 +26,9 @@ from .ansi import (
     encode_rows,
     preferred_color_mode,
 )
+from .textual_compat import lazy_strip
 
 __all__ = ["Frame", "HalfBlockCanvas", "encode_frame", "preferred_color_mode"]
-
-_SEGMENTS = Strip.__dict__["_segments"]  # Strip's slot, reused as storage by _FrameStrip
-
 
 @lru_cache(maxsize=1 << 16)
 def _colour(value: int, indexed: bool) -> Color:
@@ -68,37 +66,6 @@ def _row_segments(
     ]
 
 
-class _FrameStrip(Strip):
-    """A Strip whose render() is the pre-encoded ANSI row; its Segments are built on first use.
-
-    The compositor writes an uncut full-width strip with ``render()`` (cached raw string).
-    Anything that crops, divides, joins, tints or inspects it reads ``_segments`` and gets
-    real styled Segments, so covered or clipped canvases stay correct (the slow path).
-    """
-
-    __slots__ = ("_source",)
-
-    def __init__(self, source: tuple, raw: str, width: int) -> None:
-        self._source: tuple | None = None
-        super().__init__((), width)
-        self._source = source  # arguments of _row_segments
-        self._render_cache = raw
-
-    @property
-    def _segments(self) -> list[Segment]:  # type: ignore[override]
-        if self._source is not None:
-            _SEGMENTS.__set__(self, _row_segments(*self._source))
-            self._source = None
-        return _SEGMENTS.__get__(self, Strip)
-
-    @_segments.setter
-    def _segments(self, segments: list[Segment]) -> None:
-        _SEGMENTS.__set__(self, segments)
-
-    def __bool__(self) -> bool:
-        return bool(self._cell_length)
-
-
 class Frame:
     """One encoded canvas frame.
 
@@ -112,7 +79,7 @@ class Frame:
         self.size = (chars.shape[1], chars.shape[0])  # (columns, rows)
         self.rows = encode_rows(fg, bg, chars, indexed)
         self.strips: list[Strip] = [
-            _FrameStrip((fg[y], bg[y], chars[y], indexed), raw, self.size[0])
+            lazy_strip(_row_segments, (fg[y], bg[y], chars[y], indexed), raw, self.size[0])
             for y, raw in enumerate(self.rows)
         ]
 

@@ -14,6 +14,7 @@ import sys
 from types import ModuleType
 
 from synens.core.base.errors import SynensError
+from synens.tui.bootstrap import configure_process
 from synens.tui.commands.common import PROG, Parser, fail, os_message
 
 #: Subcommands, in help order; command NAME lives in module ``synens.tui.commands.NAME``.
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ``synens-tui COMMAND ...`` runs a command; anything else opens the TUI with its options.
     """
+    configure_process()  # before anything imports NumPy or Numba
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
         args = _parse(argv)

@@ -8,12 +8,12 @@ order, so the parallel ones are deterministic. Only arrays and scalars go in.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-from synens.core.base.jit import JIT, PJIT, zero_of
+from numba import prange
+from synens.core.base.jit import kernel, parallel_kernel, zero_of
 from synens.core.kernels.forward import _chunk_jac, _chunk_jac_start, _chunk_loss_grad
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _loss_grad(w, src, ptr, order, outs, X, Y, T, M, G, L):
     """Full-batch squared error: T float[C, 3, CH], M float[C, CH]; G float64[C, S], L[C]."""
     n = ptr.size - 1
@@ -25,7 +25,7 @@ def _loss_grad(w, src, ptr, order, outs, X, Y, T, M, G, L):
         L[c] = _chunk_loss_grad(w, src, ptr, order, outs, X[c], Y[c], T[c], M[c], z, a, d, G[c])
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
     """d image / d w[cols] for the first P samples: J float[3, k, P] (channel, column, pixel)."""
     ch_len = X.shape[1]
@@ -39,7 +39,7 @@ def _jacobian(w, src, dst, ptr, order, outs, X, Y, cols, J):
                 J[ch, j, lo:lo + m] = jc[j, :m]
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
     """Streaming sum over masked pixels and channels of J[p, c, s]^2.
 
@@ -61,7 +61,7 @@ def _jac_sumsq(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
                     out[c, g, j] += acc
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _jac_gram(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
     """Streaming JᵀJ over masked pixels: out float64[C, G, k, k] (lower triangle filled)."""
     k = cols.size
@@ -85,7 +85,7 @@ def _jac_gram(w, src, dst, ptr, order, outs, X, Y, masks, cols, out):
                         out[c, g, p, q] += acc
 
 
-@njit(**JIT)
+@kernel
 def _adam_epoch(w64, w, src, ptr, order, outs, xs, ys, ts, perm, batch, lr, l2, m, v, step):
     """One epoch of mini-batch Adam over samples xs, ys float[P], ts float[3, P].
 

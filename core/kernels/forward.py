@@ -11,11 +11,11 @@ kernels are deterministic.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-from synens.core.base.jit import JIT, PJIT, tanh_, zero_of
+from numba import prange
+from synens.core.base.jit import kernel, parallel_kernel, tanh_, zero_of
 
 
-@njit(**JIT)
+@kernel
 def _source_row(sv, a, x, y, out):
     """Copy the values of source ``sv`` over one chunk into out (float[m])."""
     if sv >= 0:
@@ -33,7 +33,7 @@ def _source_row(sv, a, x, y, out):
             out[i] = y[i]
 
 
-@njit(**JIT)
+@kernel
 def _chunk_forward(w, src, ptr, order, x, y, z, a):
     """Forward pass over one chunk: z, a (float[N, m]) get pre-activations and activations."""
     m = x.size
@@ -63,7 +63,7 @@ def _chunk_forward(w, src, ptr, order, x, y, z, a):
             an[i] = tanh_(zn[i])
 
 
-@njit(**JIT)
+@kernel
 def _chunk_dz(w, src, ptr, order, a, d):
     """Backprop over one chunk: d (float[N, m]) holds dL/da on entry and dL/dz on exit."""
     m = a.shape[1]
@@ -82,7 +82,7 @@ def _chunk_dz(w, src, ptr, order, a, d):
                     db[i] += ws * dn[i]
 
 
-@njit(**JIT)
+@kernel
 def _chunk_backward(w, src, ptr, order, a, x, y, d, g):
     """Backprop over one chunk, adding dL/dw to g (float64[S]).
 
@@ -119,7 +119,7 @@ def _chunk_backward(w, src, ptr, order, a, x, y, d, g):
             g[s] += acc
 
 
-@njit(**JIT)
+@kernel
 def _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g):
     """Squared-error sum over one chunk (t: float[3, m], mask: float[m]); adds its grad to g."""
     m = x.size
@@ -141,7 +141,7 @@ def _chunk_loss_grad(w, src, ptr, order, outs, x, y, t, mask, z, a, d, g):
     return loss
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _render(w, src, ptr, order, outs, X, Y, out):
     """Paint every chunk: X, Y float[C, CH]; out float[C, 3, CH]."""
     n = ptr.size - 1
@@ -153,14 +153,14 @@ def _render(w, src, ptr, order, outs, X, Y, out):
             out[c, k, :] = a[outs[k]]
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _forward_cache(w, src, ptr, order, X, Y, Z, A):
     """Forward pass keeping every neuron: Z, A float[C, N, CH]."""
     for c in prange(X.shape[0]):
         _chunk_forward(w, src, ptr, order, X[c], Y[c], Z[c], A[c])
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _nudge(w, src, ptr, order, pos, X, Y, Z, A, s, target, delta):
     """Propagate a change ``delta`` of weight s (target neuron ``target``) through Z, A.
 
@@ -204,7 +204,7 @@ def _nudge(w, src, ptr, order, pos, X, Y, Z, A, s, target, delta):
                     an[i] = new
 
 
-@njit(**JIT)
+@kernel
 def _chunk_jac_start(w, src, ptr, order, x, y, k):
     """Forward pass over one chunk, and the buffers of _chunk_jac.
 
@@ -217,7 +217,7 @@ def _chunk_jac_start(w, src, ptr, order, x, y, k):
     return a, z, np.empty((k, x.size), x.dtype)
 
 
-@njit(**JIT)
+@kernel
 def _chunk_jac(w, src, dst, ptr, order, outs, x, y, a, d, ch, cols, jc):
     """Column block of the Jacobian of output ``ch`` for one chunk: jc float[k, m]."""
     d[:] = 0.0

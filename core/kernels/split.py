@@ -6,12 +6,12 @@ They take only arrays and scalars; ``synens.core.network.streaming`` validates a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-from synens.core.base.jit import JIT, PJIT
+from numba import prange
+from synens.core.base.jit import kernel, parallel_kernel
 from synens.core.kernels import forward as K
 
 
-@njit(**JIT)
+@kernel
 def _syrk_lower(jc, k, g):
     """g[p, q] += sum_i jc[p, i] * jc[q, i] for the 4×4 tiles with q0 <= p0 (float64 g).
 
@@ -63,7 +63,7 @@ def _syrk_lower(jc, k, g):
             g[p0 + 3, q0 + 3] += c33
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _gram_chunks(w, src, dst, ptr, order, outs, X, Y, M, cols, out):
     """JᵀJ of each chunk over its valid samples (M[c, i] = 1) and the 3 channels.
 
@@ -88,7 +88,7 @@ def _gram_chunks(w, src, dst, ptr, order, outs, X, Y, M, cols, out):
             _syrk_lower(jc, k4, out[c])
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _jvp(w, src, ptr, order, outs, X, Y, V, out):
     """Forward-mode J v of the painting for each direction: V float[D, S] (weight changes);
     out float[C, D, 3, CH]. The tangent of neuron n is (1 - a_n²) Σ_s (v_s src_s + w_s t_src).
