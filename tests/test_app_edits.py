@@ -11,7 +11,6 @@ from synens.core.network.render import render, to_uint8
 from synens.tui.app import KEYMAP
 from synens.tui.screens import GotoScreen, HelpScreen
 from synens.tui.state import STEP_DEFAULT
-from synens.tui.views import resample
 
 
 def shown_painting(app) -> np.ndarray:

@@ -91,8 +91,10 @@ def test_picture_launch_trains_live_and_saves(tmp_path, monkeypatch):
 
     # A fixed amount of work, every epoch reported: a busy machine cannot change the outcome
     # (with a time budget it gave a single progress update, and nothing to compare).
-    monkeypatch.setattr(jobs, "TrainConfig", lambda seed, seconds: TrainConfig(seed=seed,
-                                                                                 epochs=EPOCHS))
+    def fixed(seed, seconds, **kw):  # the picture launch's config: a fixed epoch count
+        return TrainConfig(seed=seed, epochs=EPOCHS, **kw)
+
+    monkeypatch.setattr(jobs, "TrainConfig", fixed)
     monkeypatch.setattr(workers, "Trainer", functools.partial(workers.Trainer, interval=0.0))
 
     png = tmp_path / "shapes.png"
@@ -118,7 +120,8 @@ def test_picture_launch_trains_live_and_saves(tmp_path, monkeypatch):
         await settle(pilot)
 
     run(app, body)
-    assert len(seen) == EPOCHS and seen[0][0]  # the progress row showed while training
+    # updates are coalesced (the UI takes only the newest), so between 2 and EPOCHS arrive
+    assert 2 <= len(seen) <= EPOCHS and seen[0][0]  # the progress row showed while training
     assert seen[-1][1] < seen[0][1]  # and the painting improved live
     saved = load_model(train_to)
     assert app.model.path == str(train_to) and not app.state.dirty

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import synens.tui.app as app_module
+import synens.tui.frames as frames_module
 from app_fixtures import small_model
 from synens.core.files.model import load_model
 from synens.core.network.render import IncrementalRenderer, activations, render
@@ -56,7 +56,7 @@ def float64_paintings(monkeypatch):
 
     monkeypatch.setattr(IncrementalRenderer, "image", image)
     monkeypatch.setattr(IncrementalRenderer, "activation", activation)
-    monkeypatch.setattr(app_module, "render", render64)
+    monkeypatch.setattr(frames_module, "render", render64)
     yield margins
     assert margins, "the app showed no painting"
     assert min(margins) > MARGIN, f"a shown colour lies {min(margins):.1e} from a rounding edge"
