@@ -141,29 +141,33 @@ def test_output_file_force_and_top(capsys, planted, tmp_path):
 
 def test_atlas_command(capsys, planted, tmp_path):
     path = planted[0]
-    code, out, _ = call(capsys, "atlas", path)
-    assert code == 0 and "K = 2" in out and "neuron participation" in out
+    code, out, _ = call(capsys, "atlas", path, "--grid", 2, "--null-boxes", 3)
+    assert code == 0 and "candidate regions" in out and "null pct" in out
     pic = tmp_path / "atlas.png"
-    code, out, _ = call(capsys, "atlas", path, "-k", 3, "--format", "json", "--png", pic)
+    code, out, _ = call(capsys, "atlas", path, "--grid", 2, "--null-boxes", 3, "--format",
+                        "json", "--png", pic)
     assert code == 0
     rep = json.loads(out)
-    assert rep["format"] == "synens-atlas/1" and rep["k"] == 3 and len(rep["parts"]) == 3
-    assert len(rep["participation"]) == 11 and rep["grid"] == [16, 12]
-    assert png(pic).shape == (12, 4 * 16 + 3 * 2, 3)
+    assert rep["format"] == "synens-atlas/2" and rep["picture"] == [16, 12]
+    assert len(rep["candidates"]) >= 4 and rep["rule"]["null_boxes"] == 3
+    assert 0 <= rep["largest_part_share"] <= 1 and 0 <= rep["unassigned_share"] <= 1
+    assert png(pic).shape == (12, 2 * 16 + 2, 3)
 
 
 def test_basis_command(capsys, stripes, tmp_path):
     out = tmp_path / "b.json"
     code, _, _ = call(capsys, "basis", stripes, "--layer", 2, "--format", "json", "-o", out,
-                      "--random", 40)
+                      "--region", "0,0,8,8")
     assert code == 0
     rep = json.loads(out.read_text())
-    assert rep["format"] == "synens-basis/1" and rep["layer"] == 2
+    assert rep["format"] == "synens-basis/2" and rep["layer"] == 2
     assert rep["layer_neurons"] == [3, 4, 5, 6]
-    assert set(rep["scores"]) == {"neurons", "random", "ensembles"}
-    assert len(rep["scores"]["random"]["colour"]) == 40 and len(rep["tests"]) == 9
-    code, text, _ = call(capsys, "basis", stripes, "--random", 20)
-    assert code == 0 and "conclusion: " in text and "layer:    2 of hidden layers 1..2" in text
+    assert rep["regions"][0]["name"] == "rectangle 0,0,8,8"
+    assert set(rep["medians"]) == {"neuron_gain", "random_direction", "neuron_inputs",
+                                   "ensemble_same_k"}
+    assert len(rep["tests"]) == 5 and len(rep["verdict"]) == 5
+    code, text, _ = call(capsys, "basis", stripes)
+    assert code == 0 and text.startswith("synens-tui basis test") and "verdict:" in text
 
 
 @pytest.mark.parametrize("region, words", [
@@ -179,9 +183,11 @@ def test_bad_regions(capsys, planted, region, words):
 
 def test_other_bad_inputs(capsys, planted, stripes, tmp_path):
     path = planted[0]
-    for k in (0, 32, -1):
-        code, _, err = call(capsys, "atlas", path, "-k", k)
-        assert_error(code, err, "K must lie in 1..31")
+    for grid in (0, 9):
+        code, _, err = call(capsys, "atlas", path, "--grid", grid)
+        assert_error(code, err, "--grid must lie in 1..8")
+    code, _, err = call(capsys, "atlas", path, "--null-boxes", 0)
+    assert_error(code, err, "--null-boxes must lie in 1..1000")
     for layer in (0, 3):
         code, _, err = call(capsys, "basis", stripes, "--layer", layer)
         assert_error(code, err, f"layer {layer} does not exist", "1..2")
@@ -196,8 +202,8 @@ def test_other_bad_inputs(capsys, planted, stripes, tmp_path):
             assert_error(code, err, word)
     for argv in (["report", path, "--region", REGION, "--top", 0],
                  ["report", path, "--region", REGION, "--format", "xml"],
-                 ["report", path], ["atlas", path, "-k", "two"],
-                 ["basis", stripes, "--random", 0],
+                 ["report", path], ["atlas", path, "--grid", "two"],
+                 ["basis", stripes, "--region", "0,0,99,1"],
                  ["report", path, "--region", REGION, "-o", tmp_path / "no" / "r.txt"]):
         code, _, err = call(capsys, *argv)
         assert_error(code, err)

@@ -1,158 +1,211 @@
-"""The ensemble atlas: NMF of the change-magnitude matrix into parts, and neuron participation.
+"""The atlas: the parts of the picture that synapse ensembles control, found by the region test.
 
-M[p, s] = sqrt(sum over channels of J[p, c, s]²) on a reduced grid (the picture scaled so
-that its longer side is ``side`` px, 64 by default; point samples of the same functions).
-NMF: M ≈ W H, K parts. Part k has the spatial map W[:, k] (unit max), the loadings H[k]
-(its synapses), members = synapses with H[k, s] >= share * max_t H[k, t] (share 0.2, the
-rule of the region ensembles), neurons = those the members touch, region = Otsu-thresholded
-map, picture share = the region's share of the pixels. Default K: the smallest K whose
-truncated SVD holds ``energy`` (75 %) of |M|_F², clamped to 2..12.
+Candidates cover the picture: its colour segments holding CANDIDATE_SHARE of the pixels and a
+``grid`` × ``grid`` grid of boxes. Each candidate gets the region pipeline's answer (ceiling,
+ensemble, k; ``null.box_answer``) and a null: ``null_boxes`` seeded boxes of its pixel count
+in the picture's aspect (``basis.area_boxes``; candidates of one area share one null). A
+candidate is *specific* when its ensemble sel lies at or above SPECIFIC_PCT of its null.
+Specific candidates whose ensembles overlap (Jaccard of the synapse sets ≥ MERGE_JACCARD) are
+merged into one part. Each pixel belongs to the part of the most selective specific candidate
+covering it, or to no part. NMF of change-map magnitudes (the former atlas) gave one part over
+almost the whole picture on the shipped model, so it is not used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
-from synens.core.analysis.ensemble import above_share, ensemble_neurons
-from synens.core.analysis.nmf import nmf
-from synens.core.analysis.segment import binarise
+from synens.core.analysis.basis import area_boxes
+from synens.core.analysis.masks import rect_mask, segment_labels
+from synens.core.analysis.measure import UnreachableError
+from synens.core.analysis.null import box_answer, percentile
 from synens.core.base.errors import SynensError
 from synens.core.base.topology import Topology
-from synens.core.files.picture import fit_size
-from synens.core.network.grad import jacobian
 
-ATLAS_SIDE = 64
-K_ENERGY = 0.75
-K_RANGE = (2, 12)
-MEMBER_SHARE = 0.2
+CANDIDATE_SHARE = (0.01, 0.5)
+GRID = 3
+NULL_BOXES = 10
+SPECIFIC_PCT = 90.0
+MERGE_JACCARD = 0.5
+
+
+@dataclass
+class Candidate:
+    """One candidate region: mask bool[H, W], its answer and its null percentile."""
+
+    name: str
+    kind: str
+    mask: np.ndarray
+    ceiling: float = 0.0
+    sel: float = 0.0
+    k: int = 0
+    members: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    percentile: float | None = None
+
+    @property
+    def specific(self) -> bool:
+        return self.percentile is not None and self.percentile >= SPECIFIC_PCT
+
+
+@dataclass
+class Part:
+    """A part: the candidates merged into it, its pixels bool[H, W] and its members int64[m]."""
+
+    candidates: list[str]
+    mask: np.ndarray
+    members: np.ndarray
+    sel: float
+    share: float = 0.0
 
 
 @dataclass
 class Atlas:
-    """Parts of the atlas, sorted by picture share (largest first).
-
-    maps float64[K, h, w] (unit max); loadings float64[K, S]; regions bool[K, h, w];
-    share float64[K]; members / neurons: lists of int64 arrays (members by loading,
-    largest first); ens_maps float64[K, h, w] the mean change magnitude of each part's
-    members (its ensemble's change map); participation int64[N] = how many parts use
-    each neuron; mag float64[h*w, S] the matrix M.
-    """
+    """Candidates, parts (largest first), labels int64[H, W] (-1: no part) and the rule."""
 
     size: tuple[int, int]
-    k: int
-    k_rule: str
-    seed: int
-    rel_error: float
-    iterations: int
-    maps: np.ndarray
-    loadings: np.ndarray
-    regions: np.ndarray
-    share: np.ndarray
-    members: list = field(default_factory=list)
-    neurons: list = field(default_factory=list)
-    ens_maps: np.ndarray | None = None
-    participation: np.ndarray | None = None
-    mag: np.ndarray | None = None
-    member_share: float = MEMBER_SHARE
+    candidates: list[Candidate]
+    parts: list[Part]
+    labels: np.ndarray
+    rule: dict
 
     @property
-    def rule(self) -> dict:
-        """Every rule and threshold of the atlas, for the reports."""
-        return {"grid": list(self.size), "grid_rule": f"longer side {max(self.size)} px",
-                "matrix": "M[p, s] = sqrt(sum_c J[p, c, s]^2), raw magnitudes",
-                "nmf": "HALS, seeded uniform start", "seed": self.seed, "k": self.k,
-                "k_rule": self.k_rule, "member_share": self.member_share,
-                "membership": "H[k, s] >= member_share * max_s H[k, s]",
-                "region": "map >= Otsu threshold of the map"}
+    def maps(self) -> np.ndarray:
+        """float64[K, H, W]: 1 where the pixel belongs to part k (the explorer's view 6)."""
+        return np.stack([(self.labels == i).astype(np.float64) for i in range(len(self.parts))]) \
+            if self.parts else np.zeros((0, *self.labels.shape))
 
 
-def atlas_size(width: int, height: int, side: int = ATLAS_SIDE) -> tuple[int, int]:
-    """The reduced grid (w, h): longer side ``side`` px (never above the picture's own)."""
-    return fit_size(width, height, min(side, max(width, height)))
-
-
-def change_magnitudes(topo: Topology, weights: np.ndarray, width: int,
-                      height: int) -> np.ndarray:
-    """M[p, s] = sqrt(sum over channels of J[p, c, s]²) at W×H: float64[H*W, S]."""
-    j = jacobian(topo, weights, width, height, None, np.float32)
-    return np.sqrt(np.einsum("hwcs,hwcs->hws", j, j, dtype=np.float64)).reshape(-1,
-                                                                                  j.shape[-1])
-
-
-def default_k(mag: np.ndarray, energy: float = K_ENERGY, k_range: tuple[int, int] = K_RANGE) -> int:
-    """Smallest K whose truncated SVD of mag (float64[P, S]) holds ``energy`` of |mag|².
-
-    Clamped to k_range (and to S).
-    """
-    s2 = np.clip(np.linalg.eigvalsh(mag.T @ mag), 0.0, None)[::-1]
-    total = float(s2.sum())
-    if total <= 0:
-        return k_range[0]
-    k = int(np.searchsorted(np.cumsum(s2) / total, energy) + 1)
-    return int(np.clip(k, k_range[0], min(k_range[1], mag.shape[1])))
-
-
-def ensemble_atlas(topo: Topology, weights: np.ndarray, image: np.ndarray,
-                   k: int | None = None, seed: int = 0, side: int = ATLAS_SIDE,
-                   member_share: float = MEMBER_SHARE) -> Atlas:
-    """The atlas of a network painting ``image`` (uint8[H, W, 3]); K parts (default: rule)."""
-    n_syn = topo.n_synapses
-    if k is not None and (isinstance(k, bool) or not 1 <= int(k) <= n_syn):
-        raise SynensError(f"K must lie in 1..{n_syn} (the number of synapses), got {k}")
-    h, w = np.shape(image)[:2]
-    aw, ah = atlas_size(w, h, side)
-    mag = change_magnitudes(topo, np.asarray(weights, np.float64), aw, ah)
-    if k is None:
-        k, rule = default_k(mag), (f"smallest K whose SVD holds {K_ENERGY:.0%} of |M|^2, "
-                                   f"in {K_RANGE[0]}..{K_RANGE[1]}")
-    else:
-        k, rule = int(k), "given"
-    if k > mag.shape[0]:
-        raise SynensError(f"K = {k} is more than the {mag.shape[0]} pixels of the atlas grid")
-    res = nmf(mag, k, seed=seed, max_iter=500, tol=1e-6)
-    maps = res.W.T.reshape(k, ah, aw)
-    regions = np.stack([binarise(m) for m in maps])
-    share = regions.reshape(k, -1).mean(axis=1)
-    order = np.lexsort((np.arange(k), -share))
-    maps, regions, share, load = maps[order], regions[order], share[order], res.H[order]
-    members, neurons, ens_maps = [], [], np.zeros((k, ah, aw))
-    part_of = np.zeros((k, topo.n_neurons), bool)
-    for i in range(k):
-        ids = above_share(load[i], member_share)
-        members.append(ids)
-        neurons.append(ensemble_neurons(topo, ids))
-        part_of[i, neurons[-1]] = True
-        if ids.size:
-            ens_maps[i] = mag[:, ids].mean(axis=1).reshape(ah, aw)
-    return Atlas((aw, ah), k, rule, int(seed), res.rel_error, res.iterations, maps, load,
-                 regions, share, members, neurons, ens_maps,
-                 part_of.sum(axis=0).astype(np.int64), mag, member_share)
-
-
-def _heat(m: np.ndarray) -> np.ndarray:
-    """A black-red-yellow-white colour scale of float[h, w] in [0, 1]: uint8[h, w, 3]."""
-    t = np.clip(m, 0.0, 1.0)[..., None]
-    rgb = np.concatenate([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1),
-                          np.clip(3 * t - 2, 0, 1)], axis=-1)
-    return (rgb * 255 + 0.5).astype(np.uint8)
-
-
-def atlas_picture(atlas: Atlas, image: np.ndarray, per_row: int = 4, gap: int = 2) -> np.ndarray:
-    """The picture beside every part's map (upscaled to the picture's size): uint8[H', W', 3].
-
-    Tiles left to right, ``per_row`` per row: the picture, then part 1, 2, ... (heat scale).
-    """
+def candidates(image: np.ndarray, grid: int = GRID) -> list[Candidate]:
+    """The colour segments (CANDIDATE_SHARE of the pixels) and the grid boxes."""
     h, w = image.shape[:2]
-    tiles = [np.asarray(image, np.uint8)]
-    for m in atlas.maps:
-        small = Image.fromarray(_heat(m / max(float(m.max()), 1e-300)))
-        tiles.append(np.asarray(small.resize((w, h), Image.Resampling.NEAREST)))
-    rows = -(-len(tiles) // per_row)
-    cols = min(per_row, len(tiles))
-    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap, 3), 32, np.uint8)
-    for i, t in enumerate(tiles):
-        r, c = divmod(i, per_row)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = t
+    labels = segment_labels(image)
+    out = [Candidate(f"colour segment {k}", "segment", labels == k)
+           for k in range(int(labels.max()) + 1)
+           if CANDIDATE_SHARE[0] <= float(np.mean(labels == k)) <= CANDIDATE_SHARE[1]]
+    xs, ys = np.linspace(0, w, grid + 1).round().astype(int), \
+        np.linspace(0, h, grid + 1).round().astype(int)
+    for j in range(grid):
+        for i in range(grid):
+            box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
+            out.append(Candidate(f"box {','.join(map(str, box))}", "box", rect_mask(box, w, h)))
+    return out
+
+
+def ensemble_atlas(topo: Topology, weights: np.ndarray, image: np.ndarray, grid: int = GRID,
+                   null_boxes: int = NULL_BOXES, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> Atlas:
+    """The atlas of a model (see the module docstring); progress(done, total) per region run."""
+    if not 1 <= grid <= 8:
+        raise SynensError(f"the atlas grid must lie in 1..8, got {grid}")
+    if not 1 <= null_boxes <= 1000:
+        raise SynensError(f"the atlas's null boxes must lie in 1..1000, got {null_boxes}")
+    h, w = image.shape[:2]
+    weights = np.asarray(weights, np.float64)
+    cands = candidates(image, grid)
+    areas = sorted({int(c.mask.sum()) for c in cands})
+    total, done = len(cands) + len(areas) * null_boxes, 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    for c in cands:
+        try:
+            c.ceiling, c.sel, c.k, c.members = _answer(topo, weights, c.mask)
+        except UnreachableError:
+            pass
+        tick()
+    nulls = {}
+    for a in areas:
+        sels = []
+        for box in area_boxes(a, w, h, null_boxes, seed + a):
+            try:
+                sels.append(box_answer(topo, weights, rect_mask(box, w, h))[1])
+            except UnreachableError:
+                sels.append(0.0)
+            tick()
+        nulls[a] = np.asarray(sels)
+    for c in cands:
+        null = nulls[int(c.mask.sum())]
+        c.percentile = percentile(c.sel, null) if c.sel > 0 and null.size else None
+    parts, labels = merge(cands, h, w)
+    rule = {"candidates": f"colour segments holding {CANDIDATE_SHARE[0]:.0%}.."
+            f"{CANDIDATE_SHARE[1]:.0%} of the pixels and a {grid}×{grid} grid of boxes",
+            "null_boxes": null_boxes, "seed": seed, "specific_percentile": SPECIFIC_PCT,
+            "merge_jaccard": MERGE_JACCARD, "grid": grid,
+            "pixel": "the part of the most selective specific candidate covering it"}
+    return Atlas((w, h), cands, parts, labels, rule)
+
+
+def _answer(topo: Topology, weights: np.ndarray, mask: np.ndarray
+            ) -> tuple[float, float, int, np.ndarray]:
+    from synens.core.analysis.control import region_control
+
+    c = region_control(topo, weights, mask, extras=False)
+    return c.ceiling.sel, c.ensemble.sel, c.k, np.sort(c.members)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """|a ∩ b| / |a ∪ b| of two synapse sets (0 for two empty sets)."""
+    union = np.union1d(a, b).size
+    return np.intersect1d(a, b).size / union if union else 0.0
+
+
+def merge(cands: list[Candidate], h: int, w: int) -> tuple[list[Part], np.ndarray]:
+    """Parts of the specific candidates (merged by ensemble overlap) and the pixel labels."""
+    spec = [c for c in cands if c.specific]
+    root = list(range(len(spec)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i in range(len(spec)):
+        for j in range(i + 1, len(spec)):
+            if jaccard(spec[i].members, spec[j].members) >= MERGE_JACCARD:
+                root[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(spec)):
+        groups.setdefault(find(i), []).append(i)
+    owner = np.full((h, w), -1, np.int64)
+    best = np.full((h, w), -np.inf)
+    group_of = {i: g for g, members in enumerate(groups.values()) for i in members}
+    for i, c in enumerate(spec):
+        take = c.mask & (c.sel > best)
+        owner[take], best[take] = group_of[i], c.sel
+    parts = []
+    for g, members in enumerate(groups.values()):
+        mask = owner == g
+        parts.append(Part([spec[i].name for i in members], mask,
+                          np.unique(np.concatenate([spec[i].members for i in members])),
+                          max(spec[i].sel for i in members), float(mask.mean())))
+    order = sorted((g for g in range(len(parts)) if parts[g].share > 0),
+                   key=lambda g: -parts[g].share)
+    labels = np.full((h, w), -1, np.int64)
+    for new, g in enumerate(order):
+        labels[owner == g] = new
+    return [parts[g] for g in order], labels
+
+
+PART_COLOURS = np.array([(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
+                         (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
+                         (210, 245, 60), (250, 190, 212), (0, 128, 128), (170, 110, 40)],
+                        np.uint8)
+
+
+def atlas_picture(atlas: Atlas, image: np.ndarray) -> np.ndarray:
+    """The picture beside its parts (each part's colour over the dimmed picture; no part: grey
+    dimmed): uint8[H, 2W + 2, 3]."""
+    h, w = image.shape[:2]
+    over = (np.asarray(image, np.float64) * 0.35).round().astype(np.uint8)
+    for i in range(len(atlas.parts)):
+        over[atlas.labels == i] = PART_COLOURS[i % len(PART_COLOURS)]
+    out = np.full((h, 2 * w + 2, 3), 32, np.uint8)
+    out[:, :w], out[:, w + 2:] = image, over
     return out

@@ -1,76 +1,65 @@
-"""Atlas reports: text for people, JSON (synens-atlas/1) for tools.
+"""Atlas reports: text for people, JSON (synens-atlas/2) for tools.
 
-Atlas JSON: {"format", "model", "picture": [W, H], "grid": [w, h], "rule": {...}, "k",
-"rel_error", "parts": [{"part", "share", "synapses", "neurons", "members": [s, ...],
-"neuron_ids": [...], "loadings": {"s": h, ...}}], "participation": [{"neuron", "role",
-"parts"}, ...], "summary": {"neurons", "serve_none", "serve_one", "serve_several"}}.
+Atlas JSON: {"format", "model", "picture": [W, H], "rule": {...}, "parts": [{"part", "share",
+"candidates": [name, ...], "members": [s, ...], "sel"}], "unassigned_share",
+"largest_part_share", "largest_segment_share", "candidates": [{"name", "kind", "pixels",
+"ceiling", "sel", "k", "percentile", "specific", "members"}]}. Every sel is measured: a
+re-render of the move scaled to the stated RMS change inside the region.
 """
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from synens.core.analysis.atlas import Atlas
-from synens.core.base.topology import Topology
 from synens.core.reports.table import plain, table
 
-
-def participation_counts(part: np.ndarray) -> dict:
-    """How many neurons serve no, one and several ensembles (part: int64[N] parts per neuron)."""
-    return {"neurons": int(part.size), "serve_none": int(np.sum(part == 0)),
-            "serve_one": int(np.sum(part == 1)), "serve_several": int(np.sum(part >= 2))}
+FORMAT = "synens-atlas/2"
 
 
-def atlas_report_json(atlas: Atlas, topo: Topology, picture: tuple[int, int],
-                      model_path: str | None = None) -> dict:
-    """The atlas report as a dict (format synens-atlas/1)."""
-    parts = []
-    for i in range(atlas.k):
-        mem = atlas.members[i]
-        parts.append({"part": i + 1, "share": float(atlas.share[i]), "synapses": int(mem.size),
-                      "neurons": int(atlas.neurons[i].size), "members": mem,
-                      "neuron_ids": atlas.neurons[i],
-                      "loadings": {str(s): float(atlas.loadings[i, s]) for s in mem}})
-    part = atlas.participation
-    return plain({
-        "format": "synens-atlas/1", "model": model_path, "picture": list(picture),
-        "grid": list(atlas.size), "rule": atlas.rule, "k": atlas.k,
-        "rel_error": atlas.rel_error, "parts": parts,
-        "participation": [{"neuron": n, "role": topo.neuron_role(n), "parts": int(part[n])}
-                          for n in range(topo.n_neurons)],
-        "summary": participation_counts(part)})
+def atlas_report_json(atlas: Atlas, picture: tuple[int, int], model_path: str | None = None,
+                      largest_segment: float | None = None) -> dict:
+    """The atlas as a dict with the synens-atlas/2 keys."""
+    parts = [{"part": i + 1, "share": p.share, "candidates": p.candidates,
+              "members": p.members, "sel": p.sel} for i, p in enumerate(atlas.parts)]
+    cands = [{"name": c.name, "kind": c.kind, "pixels": int(c.mask.sum()), "ceiling": c.ceiling,
+              "sel": c.sel, "k": c.k, "percentile": c.percentile, "specific": c.specific,
+              "members": c.members} for c in atlas.candidates]
+    return plain({"format": FORMAT, "model": model_path, "picture": list(picture),
+                  "rule": atlas.rule, "parts": parts,
+                  "unassigned_share": float(np.mean(atlas.labels < 0)),
+                  "largest_part_share": max((p.share for p in atlas.parts), default=0.0),
+                  "largest_segment_share": largest_segment, "candidates": cands})
 
 
-def atlas_report_text(atlas: Atlas, topo: Topology, picture: tuple[int, int],
-                      model_path: str | None = None, top: int = 12) -> str:
-    """The atlas for people: parts with members, neurons and picture share; participation."""
-    w, h = picture
-    aw, ah = atlas.size
+def atlas_report_text(atlas: Atlas, picture: tuple[int, int], model_path: str | None = None,
+                      largest_segment: float | None = None) -> str:
+    """The atlas for people: parts first (share, members, candidates), then every candidate."""
+    n_spec = sum(c.specific for c in atlas.candidates)
+    lines = ["synens-tui atlas", f"model:   {model_path or '(in memory)'}",
+             f"picture: {picture[0]}×{picture[1]}", "",
+             f"{len(atlas.parts)} parts from {n_spec} specific of {len(atlas.candidates)} "
+             f"candidate regions; {np.mean(atlas.labels < 0):.0%} of the picture in no part"]
+    if atlas.parts:
+        largest = max(p.share for p in atlas.parts)
+        seg = f"; the largest colour segment holds {largest_segment:.0%}" \
+            if largest_segment is not None else ""
+        lines.append(f"largest part: {largest:.0%} of the picture{seg}")
+    rows = [[str(i + 1), f"{p.share:.1%}", str(p.members.size), f"{p.sel:.3g}",
+             "; ".join(p.candidates)] for i, p in enumerate(atlas.parts)]
+    lines += ["", "parts:"] + table(["part", "share", "synapses", "best sel", "candidates"], rows)
+    rows = [[c.name, c.kind, str(int(c.mask.sum())), f"{c.ceiling:.3g}", f"{c.sel:.3g}",
+             str(c.k), "–" if c.percentile is None else f"{c.percentile:.0f}",
+             "yes" if c.specific else "no"] for c in atlas.candidates]
+    lines += ["", "candidates:"] + table(
+        ["region", "kind", "px", "ceiling sel", "ensemble sel", "k", "null pct", "specific"],
+        rows)
     r = atlas.rule
-    lines = [
-        "synens-tui ensemble atlas",
-        f"model:    {model_path or '(in memory)'} ({topo.n_synapses} synapses, "
-        f"{topo.n_neurons} neurons)",
-        f"picture:  {w} x {h} px; atlas grid {aw} x {ah} px ({r['grid_rule']})",
-        "rule:     M[p, s] = sqrt(sum over channels of J[p, c, s]^2); NMF M ~ W H (HALS, "
-        f"seed {atlas.seed}), K = {atlas.k} ({atlas.k_rule});",
-        f"          members of part k: H[k, s] >= {atlas.member_share:g} x max_s H[k, s]; "
-        "region: map >= its Otsu threshold",
-        f"fit:      |M - WH| / |M| = {atlas.rel_error:.3f} after {atlas.iterations} sweeps",
-        "", "parts (largest picture share first)"]
-    rows = []
-    for i in range(atlas.k):
-        mem = atlas.members[i]
-        shown = " ".join(str(s) for s in mem[:top]) + (" ..." if mem.size > top else "")
-        rows.append([str(i + 1), f"{100 * atlas.share[i]:.1f} %", str(mem.size),
-                     str(atlas.neurons[i].size), shown])
-    lines += table(["part", "share", "synapses", "neurons", "members (largest loading first)"],
-                    rows)
-    c = participation_counts(atlas.participation)
-    lines += ["", "neuron participation (how many parts' ensembles touch each neuron)"]
-    rows = [[str(n), topo.neuron_role(n), str(int(atlas.participation[n])),
-             " ".join(str(i + 1) for i in range(atlas.k) if n in atlas.neurons[i]) or "-"]
-            for n in range(topo.n_neurons)]
-    lines += table(["neuron", "role", "parts", "which"], rows)
-    lines.append(f"summary: {c['serve_several']} of {c['neurons']} neurons serve several "
-                 f"ensembles, {c['serve_one']} serve one, {c['serve_none']} serve none")
+    rule = (f"rule: candidates are {r['candidates']}; a candidate is specific when its ensemble "
+            f"sel lies at or above the {r['specific_percentile']:g}th percentile of "
+            f"{r['null_boxes']} seeded random boxes of its pixel count (seed {r['seed']}); "
+            f"specific candidates whose ensembles overlap (Jaccard ≥ {r['merge_jaccard']:g}) "
+            f"merge into one part; a pixel belongs to {r['pixel']}.")
+    lines += ["", *textwrap.wrap(rule, 96, subsequent_indent="  ")]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""``synens-tui atlas``: the ensemble atlas (NMF parts of the change maps) as text, JSON, PNG."""
+"""``synens-tui atlas``: the parts of the picture that ensembles control, as text, JSON, PNG."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
     from synens.tui.commands.common import Subparsers
 
-HELP = "the ensemble atlas: NMF parts of the change maps and neuron participation"
+HELP = "the atlas: the parts of the picture that synapse ensembles control, with their nulls"
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -22,11 +22,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser("atlas", help=HELP, description=HELP + ".")
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
-    p.add_argument("-k", type=int, default=None, metavar="K",
-                   help="number of parts (1..number of synapses; default: the SVD-energy rule)")
-    p.add_argument("--seed", type=int, default=0, help="NMF seed (default 0)")
+    p.add_argument("--grid", type=int, default=3, metavar="G",
+                   help="candidate boxes: a G×G grid, besides the colour segments "
+                   "(1..8, default 3)")
+    p.add_argument("--null-boxes", type=int, default=10, metavar="N",
+                   help="random boxes in each candidate's null (1..1000, default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the null's boxes (default 0)")
     p.add_argument("--png", metavar="OUT.png", default=None,
-                   help="also write a PNG: the picture beside each part's map")
+                   help="also write a PNG: the picture beside its parts")
     add_output_options(p)
     return p
 
@@ -37,19 +40,26 @@ def run(args: argparse.Namespace) -> int:
     from synens.tui.commands.common import check_output
     from synens.tui.commands.report import emit, format_report
 
+    if not 1 <= args.grid <= 8:
+        raise SynensError(f"--grid must lie in 1..8, got {args.grid}")
+    if not 1 <= args.null_boxes <= 1000:
+        raise SynensError(f"--null-boxes must lie in 1..1000, got {args.null_boxes}")
     model = load_model(args.model)
-    n = model.topo.n_synapses
-    if args.k is not None and not 1 <= args.k <= n:
-        raise SynensError(f"K must lie in 1..{n} (the number of synapses), got {args.k}")
     if args.output is not None:
         check_output(args.output, args.force)
     png = check_output(args.png, args.force) if args.png is not None else None
+    import numpy as np
     from synens.core.analysis.atlas import atlas_picture, ensemble_atlas
+    from synens.core.analysis.masks import segment_labels
     from synens.core.reports.atlas import atlas_report_json, atlas_report_text
+    from synens.tui.commands.common import stderr_progress
 
-    atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed)
+    atlas = ensemble_atlas(model.topo, model.weights, model.image, args.grid, args.null_boxes,
+                           args.seed, progress=stderr_progress("atlas"))
+    labels = segment_labels(model.image)
+    largest = float(np.bincount(labels.ravel()).max() / labels.size)
     text = format_report(args.format, atlas_report_json, atlas_report_text,
-                         atlas, model.topo, model.size, model.path)
+                         atlas, model.size, model.path, largest)
     if png is not None:
         _write_png(atlas_picture(atlas, model.image), png)
     emit(text, args.output, args.force)
