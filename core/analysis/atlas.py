@@ -11,6 +11,7 @@ truncated SVD holds ``energy`` (75 %) of |M|_F², clamped to 2..12.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +69,15 @@ class Atlas:
                 "region": "map >= Otsu threshold of the map"}
 
 
+def atlas_bytes(n_synapses: int, width: int, height: int, k: int | None,
+                side: int = ATLAS_SIDE) -> int:
+    """Rough peak memory of ``ensemble_atlas``: the Jacobian on the atlas grid (float32),
+    M and its Gram (float64), the NMF factors and their products."""
+    aw, ah = atlas_size(width, height, side)
+    p, s, kk = aw * ah, int(n_synapses), max(int(k or K_RANGE[1]), 1)
+    return p * 3 * s * 4 + p * s * 8 * 2 + s * s * 8 + (p + s) * kk * 8 * 3
+
+
 def atlas_size(width: int, height: int, side: int = ATLAS_SIDE) -> tuple[int, int]:
     """The reduced grid (w, h): longer side ``side`` px (never above the picture's own)."""
     return fit_size(width, height, min(side, max(width, height)))
@@ -96,8 +106,12 @@ def default_k(mag: np.ndarray, energy: float = K_ENERGY, k_range: tuple[int, int
 
 def ensemble_atlas(topo: Topology, weights: np.ndarray, image: np.ndarray,
                    k: int | None = None, seed: int = 0, side: int = ATLAS_SIDE,
-                   member_share: float = MEMBER_SHARE) -> Atlas:
-    """The atlas of a network painting ``image`` (uint8[H, W, 3]); K parts (default: rule)."""
+                   member_share: float = MEMBER_SHARE,
+                   progress: Callable[[int, int], None] | None = None) -> Atlas:
+    """The atlas of a network painting ``image`` (uint8[H, W, 3]); K parts (default: rule).
+
+    ``progress(sweep, max_sweeps)`` is passed to the NMF (called after every sweep).
+    """
     n_syn = topo.n_synapses
     if k is not None and (isinstance(k, bool) or not 1 <= int(k) <= n_syn):
         raise SynensError(f"K must lie in 1..{n_syn} (the number of synapses), got {k}")
@@ -111,7 +125,7 @@ def ensemble_atlas(topo: Topology, weights: np.ndarray, image: np.ndarray,
         k, rule = int(k), "given"
     if k > mag.shape[0]:
         raise SynensError(f"K = {k} is more than the {mag.shape[0]} pixels of the atlas grid")
-    res = nmf(mag, k, seed=seed, max_iter=500, tol=1e-6)
+    res = nmf(mag, k, seed=seed, max_iter=500, tol=1e-6, progress=progress)
     maps = res.W.T.reshape(k, ah, aw)
     regions = np.stack([binarise(m) for m in maps])
     share = regions.reshape(k, -1).mean(axis=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -29,12 +30,14 @@ def _sq_error(m2: float, wtm: np.ndarray, wtw: np.ndarray, h: np.ndarray) -> flo
     return max(m2 - 2.0 * float(np.sum(h * wtm)) + float(np.sum(wtw * (h @ h.T))), 0.0)
 
 
-def nmf(m: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 1e-5) -> NMFResult:
+def nmf(m: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 1e-5,
+        progress: Callable[[int, int], None] | None = None) -> NMFResult:
     """Factorise a non-negative matrix m (float[P, S]) into K parts.
 
     Seeded uniform initialisation scaled to the data, then HALS sweeps (all H rows, then
     all W columns) until the relative error improves by less than ``tol`` over one sweep
     or ``max_iter`` sweeps ran. Deterministic for a given seed (and machine).
+    ``progress(sweep, max_iter)``, if given, is called after every sweep.
     """
     m = np.asarray(m, np.float64)
     if m.ndim != 2 or m.size == 0:
@@ -69,6 +72,8 @@ def nmf(m: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 
             if d > 0:
                 w[:, j] = np.maximum(w[:, j] + (mht[:, j] - w @ hht[:, j]) / d, FLOOR)
         err = np.sqrt(_sq_error(m2, w.T @ m, w.T @ w, h) / m2)
+        if progress is not None:
+            progress(it, max_iter)
         if prev - err < tol * max(prev, 1e-300) and it > 1:
             converged = True
             break

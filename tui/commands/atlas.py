@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from typing import TYPE_CHECKING
 
 from synens.core.base.errors import SynensError
@@ -44,22 +46,51 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, args.force)
     png = check_output(args.png, args.force) if args.png is not None else None
-    from synens.core.analysis.atlas import atlas_picture, ensemble_atlas
+    from synens.core.analysis.atlas import atlas_bytes, atlas_picture, ensemble_atlas
+    from synens.core.base.memory import check_memory
     from synens.core.reports.atlas import atlas_report_json, atlas_report_text
 
-    atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed)
+    check_memory(f"the atlas of {n} synapses with K = {args.k or 'the rule'}",
+                 atlas_bytes(n, *model.size, args.k))
+    progress = StderrProgress("atlas: NMF sweep")
+    atlas = ensemble_atlas(model.topo, model.weights, model.image, args.k, args.seed,
+                           progress=progress)
+    progress.finish()
     text = format_report(args.format, atlas_report_json, atlas_report_text,
                          atlas, model.topo, model.size, model.path)
     if png is not None:
-        _write_png(atlas_picture(atlas, model.image), png)
+        _write_png(atlas_picture(atlas, model.image), png, args.force)
     emit(text, args.output, args.force)
     return 0
 
 
-def _write_png(rgb: np.ndarray, path: Path) -> None:
+class StderrProgress:
+    """A progress callback ``(done, total)``: once ``after`` seconds have passed it shows
+    ``label done/total (N s)`` on one stderr line, rewritten in place at most 5 times a
+    second; ``finish()`` ends that line."""
+
+    def __init__(self, label: str, after: float = 2.0) -> None:
+        self.label, self.after = label, after
+        self.start = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.start < self.after or now - self.shown < 0.2:
+            return
+        self.shown = now
+        print(f"\r{self.label} {done}/{total} ({now - self.start:.0f} s)", end="",
+              file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr, flush=True)
+
+
+def _write_png(rgb: np.ndarray, path: Path, force: bool) -> None:
     """Write uint8[H, W, 3] ``rgb`` as a PNG, atomically."""
     from PIL import Image
-    from synens.core.files.atomic import write_atomic
+    from synens.tui.commands.common import write_output
 
     image = Image.fromarray(rgb)
-    write_atomic(path, lambda fh: image.save(fh, format="PNG"))
+    write_output(path, lambda fh: image.save(fh, format="PNG"), force)
