@@ -36,19 +36,25 @@ def check_regular(path: str | os.PathLike, what: str) -> None:
 def npz_members(path: str | os.PathLike, name: str) -> dict[str, Member | None]:
     """Headers of every member of the archive, keyed by name without ``.npy``.
 
-    A member not named ``*.npy`` (say, one named plainly ``format``) maps to None. A damaged
-    header or a damaged archive raises ModelFileError with one line.
+    A member that is not an ``.npy`` array but is not named ``*.npy`` either (say, raw bytes
+    named plainly ``format``, which NumPy returns as bytes) maps to None. A damaged ``.npy``
+    member or archive raises ModelFileError with one line.
     """
     members: dict[str, Member | None] = {}
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
-                key = info.filename
-                if not key.endswith(".npy"):
-                    members[key] = None
+                key = info.filename.removesuffix(".npy")
+                with zf.open(info) as fh:
+                    is_npy = fh.read(6) == b"\x93NUMPY"
+                if not is_npy and info.filename.endswith(".npy"):
+                    raise ModelFileError(f"model file {name} is damaged: member "
+                                         f"{info.filename[:40]!r} is not an .npy array")
+                if not is_npy:
+                    members[key] = None  # NumPy would hand out its raw bytes
                     continue
                 with zf.open(info) as fh:
-                    members[key[:-4]] = _header(fh)
+                    members[key] = _header(fh)
     except ModelFileError:
         raise
     except Exception as err:  # zipfile, zlib and header parsing raise many kinds
@@ -91,8 +97,8 @@ def _header(fh) -> Member:
     version = npy_format.read_magic(fh)
     if version == (1, 0):
         shape, fortran, dtype = npy_format.read_array_header_1_0(fh)
-    elif version == (2, 0):
+    elif version in ((2, 0), (3, 0)):  # 3.0 differs only in the header's text encoding
         shape, fortran, dtype = npy_format.read_array_header_2_0(fh)
     else:
-        shape, fortran, dtype = npy_format._read_array_header(fh, version)
+        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
     return Member(tuple(int(n) for n in shape), np.dtype(dtype), bool(fortran))

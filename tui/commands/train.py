@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         hidden = parse_hidden(args.hidden) if args.hidden is not None else DEFAULT_HIDDEN
         skip = DEFAULT_SKIP if args.skip is None else args.skip
         n_syn = layered_synapses(hidden, skip)
-        check_memory(f"a network of {n_syn:,} synapses (--hidden {args.hidden})",
+        check_memory(f"--hidden with {len(hidden)} layers ({sum(hidden):,} neurons, "
+                     f"{n_syn:,} synapses)",
                      network_bytes(n_syn, sum(hidden) + 3, 0))
         try:
             topo = layered(hidden, DEFAULT_SKIP if args.skip is None else args.skip)
