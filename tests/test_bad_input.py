@@ -457,7 +457,7 @@ def test_atlas_estimate_and_progress(capsys, tmp_path, model):
     seen = []
     nmf(np.random.default_rng(0).random((20, 8)), 2, max_iter=7, tol=0.0,
         progress=lambda i, n: seen.append((i, n)))
-    assert seen == [(i, 7) for i in range(1, 8)]
+    assert seen == [(i, 7) for i in range(0, 8)]
 
 
 # ------------------------------------------------------------ 9. smaller faults

@@ -37,7 +37,8 @@ def nmf(m: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 
     Seeded uniform initialisation scaled to the data, then HALS sweeps (all H rows, then
     all W columns) until the relative error improves by less than ``tol`` over one sweep
     or ``max_iter`` sweeps ran. Deterministic for a given seed (and machine).
-    ``progress(sweep, max_iter)``, if given, is called after every sweep.
+    ``progress(sweep, max_iter)``, if given, is called before the first sweep (0) and
+    after every sweep.
     """
     m = np.asarray(m, np.float64)
     if m.ndim != 2 or m.size == 0:
@@ -55,6 +56,8 @@ def nmf(m: np.ndarray, k: int, seed: int = 0, max_iter: int = 300, tol: float = 
     m2 = float(np.sum(m * m))
     if m2 == 0:
         return NMFResult(np.zeros((p, k)), np.zeros((k, s)), 0.0, 0, True)
+    if progress is not None:
+        progress(0, max_iter)
     prev = np.inf
     converged = False
     it = 0
