@@ -306,7 +306,7 @@ def test_unwritable_folder(capsys, model_path, tmp_path):
 
 
 def test_os_errors_while_writing_are_one_line(capsys, model_path, tmp_path, monkeypatch):
-    def deny(image, path):
+    def deny(image, path, **how):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(F, "save_png", deny)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
 
 from synens.core.base.errors import SynensError
 from synens.tui.bootstrap import configure_process
+from synens.tui.commands.cache import ensure_numba_cache
 from synens.tui.commands.common import PROG, Parser, fail, os_message
+from synens.tui.commands.signals import Terminated, command_signals
 
 #: Subcommands, in help order; command NAME lives in module ``synens.tui.commands.NAME``.
 COMMANDS = ("train", "render", "report", "segments", "atlas", "basis")
@@ -42,6 +45,7 @@ def build_parser() -> Parser:
                 continue
             raise
         cmd = module.add_parser(sub)
+        add_budget_option(cmd)
         cmd.set_defaults(_run=module.run)
     return parser
 
@@ -66,7 +70,26 @@ def tui_parser(app: ModuleType) -> Parser:
     )
     if hasattr(app, "add_arguments"):
         app.add_arguments(parser)
+    add_budget_option(parser)
     return parser
+
+
+def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    """--memory-budget SIZE, on every command and the explorer."""
+    parser.add_argument(
+        "--memory-budget", metavar="SIZE", default=None,
+        help="refuse work that would need more memory than this (e.g. 2G, 512M; default "
+        "$SYNENS_MEMORY_BUDGET or 2G)")
+
+
+def _set_budget(args: argparse.Namespace) -> int:
+    """Apply --memory-budget or SYNENS_MEMORY_BUDGET; return the budget it replaced."""
+    from synens.core.base.memory import memory_budget, parse_size, set_memory_budget
+
+    text = getattr(args, "memory_budget", None) or os.environ.get("SYNENS_MEMORY_BUDGET")
+    if not text:
+        return memory_budget()
+    return set_memory_budget(parse_size(text))
 
 
 def run_tui(args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
@@ -98,24 +121,40 @@ def main(argv: list[str] | None = None) -> int:
     ``synens-tui COMMAND ...`` runs a command; anything else opens the TUI with its options.
     """
     configure_process()  # before anything imports NumPy or Numba
+    ensure_numba_cache()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
         args = _parse(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    from synens.core.base.memory import set_memory_budget
+
+    old_budget = None
     try:
+        old_budget = _set_budget(args)
         if getattr(args, "_run", None) is None:
             return run_tui(args, getattr(args, "_parser", None))
-        return int(args._run(args) or 0)
+        with command_signals() as guard:
+            code = int(args._run(args) or 0)
+        if code == 0 and guard.exit_code is not None:
+            print(f"{PROG}: interrupted after the work was saved", file=sys.stderr)
+            return guard.exit_code
+        return code
     except SynensError as err:
         return fail(str(err))
     except OSError as err:
         return fail(os_message(err))
     except MemoryError:
         return fail("out of memory")
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if old_budget is not None:
+            set_memory_budget(old_budget)
 
 
 if __name__ == "__main__":  # pragma: no cover

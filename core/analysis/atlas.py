@@ -86,7 +86,7 @@ def candidates(image: np.ndarray, grid: int = GRID) -> list[Candidate]:
            if CANDIDATE_SHARE[0] <= float(np.mean(labels == k)) <= CANDIDATE_SHARE[1]]
     xs, ys = np.linspace(0, w, grid + 1).round().astype(int), \
         np.linspace(0, h, grid + 1).round().astype(int)
-    for j in range(grid):
+    for j in range(grid if grid > 1 else 0):  # a 1×1 grid's box is the whole picture: none
         for i in range(grid):
             box = (int(xs[i]), int(ys[j]), int(xs[i + 1]), int(ys[j + 1]))
             out.append(Candidate(f"box {','.join(map(str, box))}", "box", rect_mask(box, w, h)))

@@ -13,6 +13,14 @@ class PictureError(SynensError):
     """A picture that is missing, unreadable, empty or too large."""
 
 
+class OutputError(SynensError):
+    """An output path that must not be written: a folder, a device, a FIFO, a symlink, a socket."""
+
+
+class MemoryBudgetError(SynensError):
+    """Work that would need more memory than the stated budget (refused before it starts)."""
+
+
 def one_line(err: BaseException) -> str:
     """The first line of an exception's message, or its type name when it has none."""
     text = str(err).strip().splitlines()

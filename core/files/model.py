@@ -23,23 +23,28 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import DTypeLike
-from synens.core.base.errors import ModelFileError, one_line
+from synens.core.base.errors import MemoryBudgetError, ModelFileError, one_line
 from synens.core.base.topology import Topology, TopologyError, from_spec
 from synens.core.files.atomic import write_atomic
+from synens.core.files.npzinfo import check_members, check_regular, npz_members
 
 FORMAT = "synens-model/1"
 KEYS = ("format", "weights", "src", "dst", "n_neurons", "output_neurons", "image", "meta")
 #: Largest network and picture a model file may hold (guards against absurd allocations).
 MAX_NEURONS = 1_000_000
 MAX_SIDE = 16384
+#: Largest |weight| a model file may hold: far beyond any trained network (about ±20), and
+#: small enough that float32 kernels stay finite.
+MAX_WEIGHT = 1e6
+#: Bytes per picture pixel to load a model and paint it at its training size (the picture,
+#: float32 paintings and targets, float64 error sums): the estimate behind the memory budget.
+BYTES_PER_PIXEL = 48
 
 
 def version() -> str:
@@ -120,8 +125,12 @@ def _plain(obj):
     raise TypeError(f"meta value of type {type(obj).__name__} is not JSON-serialisable")
 
 
-def save_model(model: Model, path: str | os.PathLike) -> Path:
+def save_model(model: Model, path: str | os.PathLike, *, replace: bool = True,
+               unique: bool = False) -> Path:
     """Write ``model`` atomically to ``path`` (written as given: no ``.npz`` is appended).
+
+    Returns the path written; ``replace``/``unique`` as in ``atomic.write_atomic`` (by
+    default an existing regular file is replaced; never a non-regular one).
 
     The meta's ``topology`` is set to ``model.topo.spec`` (so the file is self-consistent) and
     its ``version`` to the synens-tui that writes the file.
@@ -146,7 +155,8 @@ def save_model(model: Model, path: str | os.PathLike) -> Path:
         "image": np.ascontiguousarray(image),
         "meta": np.array(json.dumps(meta, default=_plain, sort_keys=True)),
     }
-    return write_atomic(path, lambda fh: np.savez_compressed(fh, **arrays))
+    return write_atomic(path, lambda fh: np.savez_compressed(fh, **arrays), replace=replace,
+                        unique=unique)
 
 
 def load_model(path: str | os.PathLike) -> Model:
@@ -158,6 +168,7 @@ def load_model(path: str | os.PathLike) -> Model:
     if path.is_dir():
         raise ModelFileError(f"{name} is a folder, not a model file")
     try:
+        check_regular(path, "model file")
         with open(path, "rb") as fh:
             head = fh.read(4)
     except OSError as err:
@@ -165,39 +176,29 @@ def load_model(path: str | os.PathLike) -> Model:
     if not head.startswith(b"PK"):
         what = "an .npy array" if head.startswith(b"\x93NUM") else "not a zip/.npz archive"
         raise ModelFileError(f"{name} is not a synens model file ({what})")
+    check_members(npz_members(path, name), name, MAX_SIDE, BYTES_PER_PIXEL)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            files = set(npz.files)
-            if "format" not in files:
-                raise ModelFileError(f"{name} is not a synens model file (no 'format' entry)")
             arrays = {"format": _read(npz, "format", name)}
             _check_format(arrays["format"], name)
-            missing = [k for k in KEYS if k not in files]
+            missing = [k for k in KEYS if k not in npz.files]
             if missing:
                 raise ModelFileError(f"model file {name} lacks: {', '.join(missing)}")
             for key in KEYS[1:]:
                 arrays[key] = _read(npz, key, name)
-    except ModelFileError:
+        return _build(arrays, name)
+    except (ModelFileError, MemoryBudgetError):
         raise
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-        KeyError,
-        MemoryError,
-    ) as err:
+    except Exception as err:  # any other damage is one line too
         raise ModelFileError(
             f"model file {name} is damaged or truncated ({one_line(err)})"
         ) from None
-    return _build(arrays, name)
 
 
 def _read(npz, key: str, name: str) -> np.ndarray:
     """One array of the archive; object arrays (pickles) are refused."""
     try:
-        return npz[key]
+        value = npz[key]
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
             raise ModelFileError(
@@ -205,6 +206,9 @@ def _read(npz, key: str, name: str) -> np.ndarray:
                 "data), which are never loaded"
             ) from None
         raise
+    if not isinstance(value, np.ndarray):
+        raise ModelFileError(f"model file {name} is damaged: '{key}' is not an .npy array")
+    return value
 
 
 def _check_format(fmt: np.ndarray, name: str) -> None:
@@ -257,6 +261,10 @@ def _build(arrays: dict, name: str) -> Model:
     bad = int(np.count_nonzero(~np.isfinite(weights)))
     if bad:
         raise ModelFileError(f"model file {name}: {bad} of {weights.size} weights are not finite")
+    big = int(np.count_nonzero(np.abs(weights) > MAX_WEIGHT))
+    if big:
+        raise ModelFileError(f"model file {name}: {big} of {weights.size} weights lie beyond "
+                             f"±{MAX_WEIGHT:g} (largest {np.abs(weights).max():.3g})")
     meta_arr = arrays["meta"]
     if meta_arr.shape != () or meta_arr.dtype.kind != "U":
         raise ModelFileError(f"model file {name}: 'meta' must be a JSON string")

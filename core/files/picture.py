@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import warnings
 import zlib
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from synens.core.base.errors import PictureError, one_line
+from synens.core.files.atomic import file_kind
 
 #: Allowed values of the longer side after resizing.
 MIN_SIZE, MAX_SIZE = 8, 1024
@@ -56,6 +58,9 @@ def load_picture(path: str | os.PathLike, size: int = 128) -> np.ndarray:
     if path.is_dir():
         raise PictureError(f"{name} is a folder, not a picture")
     try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise PictureError(f"picture {name} is {file_kind(mode)}, not a regular file")
         if path.stat().st_size == 0:
             raise PictureError(f"picture {name} is an empty file")
         with warnings.catch_warnings():

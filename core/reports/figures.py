@@ -233,6 +233,8 @@ def sweep_figure(
     return Figure(fig.image, fig.boxes, frames)
 
 
-def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
-    """Write a PNG atomically (replacing any file at path)."""
-    return write_atomic(path, lambda fh: image.save(fh, format="PNG"))
+def save_png(image: Image.Image, path: str | os.PathLike, *, replace: bool = True,
+             unique: bool = False) -> Path:
+    """Write a PNG atomically; returns the path written (replace/unique: see write_atomic)."""
+    return write_atomic(path, lambda fh: image.save(fh, format="PNG"), replace=replace,
+                        unique=unique)

@@ -52,24 +52,26 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.analysis.atlas import atlas_picture, ensemble_atlas
     from synens.core.analysis.masks import segment_labels
     from synens.core.reports.atlas import atlas_report_json, atlas_report_text
-    from synens.tui.commands.common import stderr_progress
+    from synens.tui.commands.common import StderrProgress
 
+    progress = StderrProgress("atlas: regions analysed")
     atlas = ensemble_atlas(model.topo, model.weights, model.image, args.grid, args.null_boxes,
-                           args.seed, progress=stderr_progress("atlas"))
+                           args.seed, progress=progress)
+    progress.finish()
     labels = segment_labels(model.image)
     largest = float(np.bincount(labels.ravel()).max() / labels.size)
     text = format_report(args.format, atlas_report_json, atlas_report_text,
                          atlas, model.size, model.path, largest)
     if png is not None:
-        _write_png(atlas_picture(atlas, model.image), png)
+        _write_png(atlas_picture(atlas, model.image), png, args.force)
     emit(text, args.output, args.force)
     return 0
 
 
-def _write_png(rgb: np.ndarray, path: Path) -> None:
+def _write_png(rgb: np.ndarray, path: Path, force: bool) -> None:
     """Write uint8[H, W, 3] ``rgb`` as a PNG, atomically."""
     from PIL import Image
-    from synens.core.files.atomic import write_atomic
+    from synens.tui.commands.common import write_output
 
     image = Image.fromarray(rgb)
-    write_atomic(path, lambda fh: image.save(fh, format="PNG"))
+    write_output(path, lambda fh: image.save(fh, format="PNG"), force)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.analysis.changemap import parse_region
     from synens.core.analysis.masks import rect_mask
     from synens.core.files.model import load_model
-    from synens.tui.commands.common import check_output, stderr_progress
+    from synens.tui.commands.common import StderrProgress, check_output
     from synens.tui.commands.report import emit, format_report
 
     model = load_model(args.model)
@@ -48,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from synens.core.analysis.basis import basis_test
     from synens.core.reports.basis import basis_report_json, basis_report_text
 
+    progress = StderrProgress("basis test: regions analysed")
     res = basis_test(model.topo, model.weights, model.image, args.layer, regions, args.seed,
-                     progress=stderr_progress("basis test"))
+                     progress=progress)
+    progress.finish()
     text = format_report(args.format, basis_report_json, basis_report_text,
                          res, model.size, model.path)
     emit(text, args.output, args.force)

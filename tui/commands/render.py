@@ -17,6 +17,8 @@ MAX_SIDE = 4096
 #: Most panel pixels one figure may hold (keeps a 37-map grid or a long sweep in memory).
 MAX_FIGURE_PIXELS = 100_000_000
 MAX_STEPS = 64
+#: Memory per panel pixel while composing a figure (float32 paintings and maps, the RGB image).
+BYTES_PER_PANEL_PIXEL = 32
 #: Largest |weight| a sweep or a change may reach. Trained weights stay within about ±20; tanh
 #: saturates long before 1000, and float32 kernels need finite, moderate values.
 MAX_WEIGHT = 1000.0
@@ -150,17 +152,21 @@ def check_synapse(s: int, n_synapses: int) -> None:
 
 
 def _check_pixels(w: int, h: int, panels: int) -> None:
+    from synens.core.base.memory import check_memory
+
     if w * h * panels > MAX_FIGURE_PIXELS:
         raise SynensError(
             f"{panels} panels of {w}×{h} pixels are too many pixels for one "
             f"figure (limit {MAX_FIGURE_PIXELS:,}); give a smaller --width"
         )
+    check_memory(f"a figure of {panels} panel(s) of {w}×{h} pixels",
+                 w * h * panels * BYTES_PER_PANEL_PIXEL)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate everything, then compose the figure and write it atomically."""
     from synens.core.files.model import load_model
-    from synens.tui.commands.common import check_output
+    from synens.tui.commands.common import check_output, note_moved
 
     has_region = any(getattr(args, k) is not None for k in ("region", "mask", "segment"))
     if args.moves != has_region:
@@ -181,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
     w, h = panel_size(model.size, args.width, args.height)
     from synens.core.reports import figures as F
 
+    _check_pixels(w, h, 1)
     if args.neuron is not None:
         if not 0 <= args.neuron < topo.n_neurons:
             raise SynensError(
@@ -215,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
         what = f"moves of {name}"
     else:
         fig, what = F.painting_figure(model, w, h), "painting"
-    F.save_png(fig.image, out)
+    written = F.save_png(fig.image, out, replace=args.force, unique=not args.force)
+    note_moved(out, written)
+    out = written
     print(f"wrote {out} ({what}, {fig.image.width}×{fig.image.height} pixels)")
     return 0

@@ -68,10 +68,9 @@ def emit(text: str, output: str | None, force: bool) -> None:
     if output is None:
         print(text, end="")
         return
-    from synens.core.files.atomic import write_text_atomic
-    from synens.tui.commands.common import check_output
+    from synens.tui.commands.common import check_output, write_output
 
-    write_text_atomic(check_output(output, force), text)
+    write_output(check_output(output, force), lambda fh: fh.write(text.encode("utf-8")), force)
 
 
 def region_mask(args: argparse.Namespace, model: object) -> tuple[object, str]:

@@ -12,6 +12,7 @@ from synens.core.base.errors import SynensError
 if TYPE_CHECKING:
     import numpy as np
     from synens.core.base.topology import Topology
+    from synens.core.files.model import Model
     from synens.core.network.train import Progress as TrainProgress
     from synens.core.network.train import TrainConfig, TrainResult
     from synens.tui.commands.common import Subparsers
@@ -95,11 +96,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, then save; returns 0, or 130 after Ctrl-C (the best weights are saved)."""
+    from synens.core.base.memory import check_memory, network_bytes
     from synens.core.base.topology import DEFAULT_HIDDEN, DEFAULT_SKIP, TopologyError, layered
-    from synens.core.files.model import Model, load_model, make_meta, save_model
+    from synens.core.files.model import Model, load_model, make_meta
     from synens.core.files.picture import MAX_SIZE, MIN_SIZE, load_picture
     from synens.core.network.train import TrainConfig
     from synens.tui.commands.common import check_output
+    from synens.tui.commands.signals import current
 
     _check_numbers(args)
     config = TrainConfig(
@@ -122,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
         topo, weights = prior.topo, prior.weights
     else:
         hidden = parse_hidden(args.hidden) if args.hidden is not None else DEFAULT_HIDDEN
+        skip = DEFAULT_SKIP if args.skip is None else args.skip
+        n_syn = layered_synapses(hidden, skip)
+        check_memory(f"--hidden with {len(hidden)} layers ({sum(hidden):,} neurons, "
+                     f"{n_syn:,} synapses)",
+                     network_bytes(n_syn, sum(hidden) + 3, 0))
         try:
             topo = layered(hidden, DEFAULT_SKIP if args.skip is None else args.skip)
         except TopologyError as err:
@@ -139,8 +147,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SynensError("train needs a picture: synens-tui train IMAGE -o MODEL.npz")
     out = check_output(args.output, args.force)
+    h, w = image.shape[:2]
+    check_memory(f"training {topo.n_synapses:,} synapses on a {w}×{h} picture",
+                 network_bytes(topo.n_synapses, topo.n_neurons, h * w))
 
     result = _train(topo, image, config, weights, args.quiet)
+    guard = current()
+    guard.stopped = True  # from here on a signal waits for the save
     before = prior.meta if prior else {}
     meta = make_meta(
         topo,
@@ -163,20 +176,57 @@ def run(args: argparse.Namespace) -> int:
         resumed_from=Path(args.resume).name if args.resume else None,
         interrupted=result.interrupted,
     )
-    save_model(Model(topo, result.weights, image, meta), out)
-    h, w = image.shape[:2]
+    with guard.hold():
+        out = _save(Model(topo, result.weights, image, meta), out, args.force)
+    if guard.received and not result.interrupted:
+        print(f"saved {out} (RMSE {result.rmse:.4f}) before stopping on the signal")
+        return guard.exit_code or 130
     if result.interrupted:
         print(
             f"interrupted after {result.epochs} epochs: saved the best weights so far "
             f"(RMSE {result.rmse:.4f}) to {out}"
         )
-        return 130
+        return guard.exit_code or 130
     print(
         f"saved {out}: RMSE {result.rmse:.4f} after {result.epochs} epochs in "
         f"{result.seconds:.1f} s ({topo.n_neurons} neurons, {topo.n_synapses} synapses, "
         f"picture {w}×{h})"
     )
     return 0
+
+
+def layered_synapses(hidden: tuple[int, ...], skip: int) -> int:
+    """The synapse count of ``layered(hidden, skip)`` without building it (biases included)."""
+    sizes = [2, *hidden, 3]  # the inputs x, y are layer 0
+    return sum(size * (1 + sum(sizes[max(0, i - skip):i]))
+               for i, size in enumerate(sizes) if i > 0)
+
+
+def _save(model: Model, out: Path, force: bool) -> Path:
+    """Save the trained model to ``out`` (create-new without force: NAME-2.npz when taken).
+
+    When that fails (a full disk, a folder gone), the weights are written to a named file in
+    the temporary directory instead and the error says where; they are never lost quietly.
+    """
+    import tempfile
+
+    from synens.core.files.model import save_model
+    from synens.tui.commands.common import note_moved, os_message
+
+    try:
+        written = save_model(model, out, replace=force, unique=not force)
+    except OSError as err:
+        rescue = Path(tempfile.gettempdir()) / f"{out.stem or 'model'}-rescued.npz"
+        try:
+            kept = save_model(model, rescue, replace=False, unique=True)
+        except OSError as err2:
+            raise SynensError(f"could not write {out} ({os_message(err)}) nor a copy in "
+                              f"{rescue.parent} ({os_message(err2)}); the weights are lost"
+                              ) from None
+        raise SynensError(f"could not write {out} ({os_message(err)}); the trained weights "
+                          f"were saved to {kept} instead") from None
+    note_moved(out, written)
+    return written
 
 
 def _number(value: object) -> float:
