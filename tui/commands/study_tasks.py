@@ -1,0 +1,140 @@
+"""One study task, as a Dask worker runs it: decode the picture, train, analyse every region.
+
+``run_task`` is a plain function of plain data, so any worker can run it. It writes
+nothing: it returns the task's files (the model's bytes and one ``synens-report/2`` JSON per
+region) and the client writes them into ``STUDY_DIR``. Workers therefore need no shared file
+system, and a killed worker leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from synens.core.base.errors import SynensError, one_line
+
+#: The report format a task's region files hold (issue 7's region report).
+REPORT_FORMAT = "synens-report/2"
+
+
+def single_thread() -> None:
+    """Numba (and BLAS through the env) on one thread in this process: one task per core,
+    and the same float results whatever the worker's core count."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import numba
+
+    if numba.get_num_threads() != 1:
+        numba.set_num_threads(1)
+
+
+def decode_picture(data: bytes, name: str, size: int) -> np.ndarray:
+    """The picture's bytes at training size: uint8[H, W, 3] (PictureError in one line)."""
+    from synens.core.files.picture import load_picture
+
+    suffix = Path(name).suffix[:16]
+    with tempfile.TemporaryDirectory(prefix="synens-study-") as tmp:
+        path = Path(tmp) / f"picture{suffix}"
+        path.write_bytes(data)
+        try:
+            return load_picture(path, size)
+        except SynensError as err:
+            raise SynensError(str(err).replace(str(path), name)) from None
+
+
+def segment_ranks(image: np.ndarray) -> list[np.ndarray]:
+    """The picture's colour segments (issue 7's seeded k-means), largest first: bool[H, W] each."""
+    from synens.core.analysis.segment import colour_segments
+
+    segs = colour_segments(image)
+    sizes = segs.reshape(len(segs), -1).sum(axis=1)
+    order = sorted(range(len(segs)), key=lambda i: (-int(sizes[i]), i))
+    return [segs[i] for i in order]
+
+
+def region_mask(region: dict, image: np.ndarray) -> np.ndarray:
+    """A study region at the picture's training resolution: bool[H, W]."""
+    from synens.tui.commands.study_spec import box_mask
+
+    h, w = image.shape[:2]
+    if region["kind"] == "box":
+        return box_mask(region["fraction"], w, h)
+    segs = segment_ranks(image)
+    if region["rank"] >= len(segs):
+        raise SynensError(f"region {region['name']}: the picture has only {len(segs)} colour "
+                          f"segments, no rank {region['rank']}")
+    return segs[region["rank"]]
+
+
+def analyse_region(topo, weights: np.ndarray, image: np.ndarray, mask: np.ndarray,
+                   null_boxes: int, null_seed: int) -> dict:
+    """Issue 7's region analysis of one mask, as its JSON report dict (synens-report/2)."""
+    try:
+        from synens.core.analysis.control import region_control
+        from synens.core.reports.region import control_report_json
+    except ImportError:
+        raise SynensError("this build has no synens-report/2 region analysis (issue 7)") from None
+    c = region_control(topo, weights, image, mask, null_boxes=null_boxes, null_seed=null_seed)
+    return control_report_json(c)
+
+
+def _model_bytes(topo, weights: np.ndarray, image: np.ndarray, meta: dict) -> bytes:
+    from synens.core.files.model import Model, save_model
+
+    with tempfile.TemporaryDirectory(prefix="synens-study-") as tmp:
+        path = Path(tmp) / "model.npz"
+        save_model(Model(topo, weights, image, meta), path)
+        return path.read_bytes()
+
+
+def run_task(spec: dict, picture: bytes) -> dict:
+    """Train one (picture, seed) and analyse every region of the study.
+
+    spec: {"key", "picture" (name), "seed", "config" (the task config)}; picture: its bytes.
+    Returns {"key", "picture", "seed", "rmse", "epochs", "seconds": {...}, "regions":
+    [{"name", "file" | "error"}], "files": {name: bytes}}. A region whose analysis is refused
+    (say, no move reaches the stated change) is recorded with its one-line reason.
+    """
+    import json
+
+    from synens.core.base.topology import layered
+    from synens.core.files.model import make_meta
+    from synens.core.network.train import TrainConfig, train
+
+    single_thread()
+    cfg = spec["config"]
+    t0 = time.perf_counter()
+    image = decode_picture(picture, spec["picture"], cfg["size"])
+    tc = cfg["train"]
+    topo = layered(tuple(tc["hidden"]), tc["skip"])
+    config = TrainConfig(seed=spec["seed"], epochs=tc["epochs"], target_rmse=tc["target_rmse"],
+                         batch=tc["batch"], lr=tc["lr"], l2=tc["l2"])
+    config.validate()
+    result = train(topo, image, config)
+    t1 = time.perf_counter()
+    meta = make_meta(topo, seed=spec["seed"], epochs=result.epochs, rmse=result.rmse,
+                     picture=spec["picture"], study_task=spec["key"],
+                     optimiser={"batch": tc["batch"], "lr": tc["lr"], "l2": tc["l2"]})
+    files = {"model.npz": _model_bytes(topo, result.weights, image, meta)}
+    regions = []
+    for i, region in enumerate(cfg["regions"]):
+        entry = {"name": region["name"]}
+        try:
+            mask = region_mask(region, image)
+            report = analyse_region(topo, result.weights, image, mask,
+                                    cfg["null_boxes"], cfg["null_seed"])
+        except SynensError as err:
+            entry["error"] = one_line(err)
+        else:
+            name = f"region-{i}.json"
+            report["study_region"] = {**region, "pixels_at_training_size": int(mask.sum())}
+            files[name] = json.dumps(report, indent=1, sort_keys=True).encode()
+            entry["file"] = name
+        regions.append(entry)
+    t2 = time.perf_counter()
+    return {"key": spec["key"], "picture": spec["picture"], "seed": spec["seed"],
+            "rmse": result.rmse, "epochs": result.epochs,
+            "seconds": {"train": t1 - t0, "analyse": t2 - t1}, "regions": regions,
+            "files": files}
