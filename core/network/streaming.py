@@ -31,17 +31,23 @@ class SplitSamples(NamedTuple):
     n_out: int
 
 
-def split_samples(width: int, height: int, region: Sequence[int],
+def split_samples(width: int, height: int, region: Sequence[int] | np.ndarray,
                   dtype: DTypeLike = np.float32) -> SplitSamples:
-    """The pixels of the rectangle ``region`` (x0, y0, x1, y1) and of the rest, chunked apart.
+    """The pixels of a region and of the rest, chunked apart.
 
+    ``region`` is a rectangle (x0, y0, x1, y1) or a bool[H, W] mask (True inside).
     Coordinates and mask are of ``dtype``, the kernels' dtype (float32 or float64).
     """
-    x0, y0, x1, y1 = region
     x, y = pixel_coords(width, height)
-    inside = np.zeros((height, width), bool)
-    inside[y0:y1, x0:x1] = True
-    inside = inside.ravel()
+    if isinstance(region, np.ndarray) and region.dtype == bool:
+        if region.shape != (height, width):
+            raise ValueError(f"a region mask must be bool[{height}, {width}]")
+        inside = region.ravel()
+    else:
+        x0, y0, x1, y1 = region
+        inside = np.zeros((height, width), bool)
+        inside[y0:y1, x0:x1] = True
+        inside = inside.ravel()
     r = samples(x[inside], y[inside], dtype)
     o = samples(x[~inside], y[~inside], dtype)
     return SplitSamples(np.concatenate([r.x, o.x]), np.concatenate([r.y, o.y]),

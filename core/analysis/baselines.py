@@ -1,0 +1,138 @@
+"""Baselines (best single synapse, best single neuron, one-neuron move of the same k) and pairs.
+
+Rules (stated in every report):
+
+* synapse: of the N_SYNAPSES synapses with the highest μ_s = A_ss / (B_ss + λ), the one whose
+  measured sel is highest (moves that do not reach the level are skipped);
+* neuron: of the N_NEURONS neurons whose fan-in move has the highest μ, the one whose fan-in
+  move measures the highest sel; it "matches" the ensemble when its measured sel is at
+  least ENSEMBLE_SHARE × the ensemble's;
+* neuron_same_k: for the same neurons, greedy selection inside the fan-in up to the ensemble's
+  k synapses; the best measured;
+* pairs (sign-invariant): for two ensemble members a, b, the best 2-synapse move v (top
+  eigenvector of the 2×2 problem, signs free) is opposing when its O energy keeps at most
+  PAIR_OUT_KEEP of what the two members would give apart (vᵀBv ≤ PAIR_OUT_KEEP ·
+  (v_a² B_aa + v_b² B_bb): they cancel outside) while its R energy keeps at least
+  PAIR_IN_OVER_OUT times that share (they do not cancel inside). The N_PAIRS with the largest
+  linear gain are measured; gain = measured pair sel / measured sel of the better member.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from synens.core.analysis.control import (
+    ENSEMBLE_SHARE,
+    Control,
+    Move,
+    fan_in,
+)
+from synens.core.analysis.sparse import best_move, greedy_path
+
+N_SYNAPSES = 8
+N_NEURONS = 5
+N_PAIRS = 10
+PAIR_OUT_KEEP = 0.5
+PAIR_IN_OVER_OUT = 2.0
+
+
+def _best(moves: list[tuple[int, Move]]) -> tuple[int, Move] | None:
+    ok = [(i, m) for i, m in moves if m.measured is not None]
+    return max(ok, key=lambda t: (t[1].sel, -t[0])) if ok else None
+
+
+def _gain(ens: Move, base: Move | None) -> float | None:
+    if base is None or base.measured is None or ens.measured is None or base.sel <= 0:
+        return None
+    return ens.sel / base.sel
+
+
+def add_baselines(c: Control) -> None:
+    """Fill c.baselines: {"synapse": (s, Move), "neuron": (n, Move), "neuron_same_k": ...,
+    "gain": {...}, "neuron_matches": bool}; entries are None when nothing reaches the level."""
+    ctx, topo = c.ctx, c.ctx.topo
+    da, db = np.diag(ctx.a), np.diag(ctx.b)
+    mu_s = np.where(da > 0, da / (db + ctx.lam), -np.inf)
+    top_s = [int(s) for s in np.argsort(-mu_s, kind="stable")[:N_SYNAPSES] if mu_s[s] > 0]
+    syn = []
+    for s in top_s:
+        v = np.zeros(topo.n_synapses)
+        v[s] = 1.0
+        syn.append((s, ctx.move(float(mu_s[s]), v)))
+    mu_n = np.array([best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0]
+                     for n in range(topo.n_neurons)])
+    top_n = [int(n) for n in np.argsort(-mu_n, kind="stable")[:N_NEURONS]]
+    neu = [(n, ctx.best(fan_in(topo, n))) for n in top_n]
+    same = []
+    for n in top_n:
+        f = fan_in(topo, n)
+        order = f if f.size <= c.k else greedy_path(ctx.a, ctx.b, ctx.lam, c.k, (f,))[0]
+        same.append((n, ctx.best(np.asarray(order))))
+    b_syn, b_neu, b_same = _best(syn), _best(neu), _best(same)
+    for b in (b_syn, b_neu, b_same):
+        if b is not None and b[1].measured is not None:
+            from synens.core.analysis.measure import measure_levels
+            m = b[1]
+            m.levels = measure_levels(ctx.renderer, m.vector, m.lin_in, m.measured)
+    ens = c.ensemble
+    c.baselines = {
+        "synapse": b_syn, "neuron": b_neu, "neuron_same_k": b_same,
+        "gain": {"synapse": _gain(ens, b_syn[1] if b_syn else None),
+                 "neuron": _gain(ens, b_neu[1] if b_neu else None),
+                 "neuron_same_k": _gain(ens, b_same[1] if b_same else None)},
+        "neuron_matches": bool(b_neu is not None and b_neu[1].sel >= ENSEMBLE_SHARE * ens.sel),
+    }
+
+
+def pair_candidates(a: np.ndarray, b: np.ndarray, lam: float,
+                    members: np.ndarray) -> list[dict]:
+    """Opposing pairs among ``members`` by the linear rule (module docstring), largest linear
+    gain first: dicts a, b, rho_in, rho_out, v (float64[2], unit), mu, gain_linear."""
+    out = []
+    m = [int(s) for s in members]
+    for i in range(len(m)):
+        for j in range(i + 1, len(m)):
+            sa, sb = m[i], m[j]
+            idx = [sa, sb]
+            mu, v = best_move(a, b, lam, idx)
+            va, vb = v[sa], v[sb]
+            sep_b = va * va * b[sa, sa] + vb * vb * b[sb, sb]
+            sep_a = va * va * a[sa, sa] + vb * vb * a[sb, sb]
+            if not (sep_b > 0 and sep_a > 0):
+                continue
+            keep_out = float(v[idx] @ b[np.ix_(idx, idx)] @ v[idx]) / sep_b
+            keep_in = float(v[idx] @ a[np.ix_(idx, idx)] @ v[idx]) / sep_a
+            if keep_out > PAIR_OUT_KEEP or keep_in < PAIR_IN_OVER_OUT * keep_out:
+                continue
+            single = max(a[s, s] / (b[s, s] + lam) for s in idx)
+            out.append({"a": sa, "b": sb, "mu": mu, "v": v,
+                        "rho_in": float(a[sa, sb] / np.sqrt(a[sa, sa] * a[sb, sb])),
+                        "rho_out": float(b[sa, sb] / np.sqrt(b[sa, sa] * b[sb, sb])),
+                        "keep_in": keep_in, "keep_out": keep_out,
+                        "gain_linear": float(np.sqrt(mu / single)) if single > 0 else None})
+    out.sort(key=lambda p: (-(p["gain_linear"] or 0.0), p["a"], p["b"]))
+    return out
+
+
+def add_pairs(c: Control) -> None:
+    """Fill c.pairs: the N_PAIRS best opposing pairs of the ensemble, measured, by gain."""
+    ctx = c.ctx
+    singles: dict[int, Move] = {}
+
+    def single(s: int) -> Move:
+        if s not in singles:
+            v = np.zeros(ctx.topo.n_synapses)
+            v[s] = 1.0
+            singles[s] = ctx.move(ctx.a[s, s] / (ctx.b[s, s] + ctx.lam), v)
+        return singles[s]
+
+    pairs = []
+    for p in pair_candidates(ctx.a, ctx.b, ctx.lam, c.members)[:N_PAIRS]:
+        mv = ctx.move(p["mu"], p["v"])
+        if mv.measured is None:
+            continue
+        better = max((single(p["a"]).sel, single(p["b"]).sel))
+        p.update(move=mv, gain=mv.sel / better if better > 0 else None,
+                 same_target=bool(ctx.topo.dst[p["a"]] == ctx.topo.dst[p["b"]]))
+        pairs.append(p)
+    pairs.sort(key=lambda p: (-(p["gain"] if p["gain"] is not None else np.inf), p["a"], p["b"]))
+    c.pairs = pairs

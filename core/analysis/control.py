@@ -1,0 +1,269 @@
+"""The region pipeline: ceiling, greedy curve, ensemble, neurons, baselines and pairs, in order.
+
+This module owns the region analysis; its parts are ``masks`` (regions), ``sparse`` (best
+moves over synapse sets, greedy selection), ``measure`` (non-linear selectivity by re-render),
+``baselines`` (single synapse, single neuron, pairs) and ``null`` (random boxes). Rules:
+
+* Gram matrices A, B (float64[S, S]) over R and O: pixel-mean JᵀJ over the pixels and the
+  3 channels, one streaming pass (``split_gram``), so ``in(s) = sqrt(A_ss)`` as in report/1.
+* λ = c · trace(B)/S with c from LAM_GRID: the c whose ceiling move measures the highest
+  non-linear sel (ties: the larger c). The same λ serves every other eigenproblem.
+* Ceiling: top generalised eigenvector of (A, B + λI) over all synapses.
+* Curve: greedy forward selection (``sparse.greedy_path``) to K_MAX synapses along two paths:
+  from nothing, and first through the fan-in of the neuron whose fan-in move has the
+  highest μ, then freely. Kept: of the paths whose final μ is at least that neuron's μ,
+  the one with the higher mean log μ over k (ties: the plain path). Every k is measured.
+* Ensemble: the smallest k whose measured sel ≥ ENSEMBLE_SHARE × the ceiling's; if no k
+  does, the k with the best measured sel (``reached`` False). Also k at K_SHARES.
+* Neurons: each target neuron's share of ‖v‖² of the ensemble move; spread over those with
+  share ≥ SPREAD_SHARE; targets = neurons the members feed; touched = sources and targets.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import DTypeLike
+from synens.core.analysis.measure import (
+    LEVEL,
+    Measured,
+    Renderer,
+    UnreachableError,
+    measure,
+    measure_levels,
+)
+from synens.core.analysis.sparse import best_move, greedy_path, linear_sel
+from synens.core.base.topology import Topology
+from synens.core.network.streaming import split_gram, split_samples
+
+LAM_GRID = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+K_MAX = 64
+ENSEMBLE_SHARE = 0.8
+K_SHARES = (0.5, 0.95)
+SPREAD_SHARE = 0.1
+EPS = 1e-9
+
+
+@dataclass
+class Move:
+    """A move over ``synapses`` (int64[k]): unit vector float64[S], μ (ridged, squared linear
+    sel), lin_in = RMS_R(J v), sel_linear = RMS_R(J v) / (RMS_O(J v) + EPS), its measure at
+    LEVEL (None: not reached) and, for headline moves, at the other levels."""
+
+    synapses: np.ndarray
+    vector: np.ndarray
+    mu: float
+    lin_in: float
+    sel_linear: float
+    measured: Measured | None
+    levels: dict | None = None
+
+    @property
+    def sel(self) -> float:
+        """Measured sel, 0 when the move does not reach LEVEL."""
+        return self.measured.sel if self.measured is not None else 0.0
+
+    def components(self) -> dict[int, float]:
+        """The step actually applied, scale·v_s, in weight units, by |v_s| descending."""
+        scale = self.measured.scale if self.measured is not None else 1.0
+        order = self.synapses[np.argsort(-np.abs(self.vector[self.synapses]), kind="stable")]
+        return {int(s): float(scale * self.vector[s]) for s in order}
+
+
+@dataclass
+class Context:
+    """One region's shared state: topology, Gram matrices float64[S, S], renderer, λ."""
+
+    topo: Topology
+    a: np.ndarray
+    b: np.ndarray
+    n_in: int
+    n_out: int
+    renderer: Renderer
+    lam: float = 0.0
+    lam_rel: float = 0.0
+
+    def move(self, mu: float, v: np.ndarray, levels: bool = False) -> Move:
+        """Measure the unit move v over its support."""
+        syn = np.flatnonzero(v)
+        lin_in, sel_lin = linear_sel(self.a, self.b, v, EPS)
+        m = measure(self.renderer, v, lin_in)
+        lv = measure_levels(self.renderer, v, lin_in, m) if levels and m is not None else None
+        return Move(syn, v, float(mu), lin_in, sel_lin, m, lv)
+
+    def best(self, idx: np.ndarray | list[int], levels: bool = False) -> Move:
+        mu, v = best_move(self.a, self.b, self.lam, idx)
+        return self.move(mu, v, levels)
+
+
+@dataclass
+class CurvePoint:
+    """Step k of the curve: the synapse added and the best move over the first k."""
+
+    k: int
+    added: int
+    move: Move
+
+
+@dataclass
+class Control:
+    """The answer for one region; see the module docstring for every rule."""
+
+    ctx: Context
+    mask: np.ndarray
+    lam_grid: list[tuple[float, float | None]]
+    ceiling: Move
+    curve: list[CurvePoint]
+    path: str
+    k: int
+    reached: bool
+    k_at: dict[str, int | None]
+    neuron_share: dict[int, float] = field(default_factory=dict)
+    spread: list[int] = field(default_factory=list)
+    targets: list[int] = field(default_factory=list)
+    touched: list[int] = field(default_factory=list)
+    baselines: dict = field(default_factory=dict)
+    pairs: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ensemble(self) -> Move:
+        return self.curve[self.k - 1].move
+
+    @property
+    def members(self) -> np.ndarray:
+        """The ensemble's synapses in the order the curve added them: int64[k]."""
+        return np.array([p.added for p in self.curve[:self.k]], np.int64)
+
+
+def context(topo: Topology, weights: np.ndarray, mask: np.ndarray,
+            dtype: DTypeLike = np.float32) -> Context:
+    """Gram matrices over R (mask bool[H, W]) and O, and the renderer of the base picture."""
+    h, w = mask.shape
+    sp = split_samples(w, h, mask, dtype)
+    g = split_gram(topo, np.asarray(weights, np.float64), sp, None)
+    a, b = g[0] / (3.0 * sp.n_in), g[1] / (3.0 * sp.n_out)
+    return Context(topo, a, b, sp.n_in, sp.n_out, Renderer(topo, weights, mask))
+
+
+def fan_in(topo: Topology, n: int) -> np.ndarray:
+    """Synapse ids into neuron n: int64[f]."""
+    return np.flatnonzero(topo.dst == n).astype(np.int64)
+
+
+def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
+    """Set ctx.lam by LAM_GRID (measured) and return the ceiling move and the grid's sels."""
+    s = ctx.a.shape[0]
+    scale = float(np.trace(ctx.b)) / s or float(np.trace(ctx.a)) / s or 1.0
+    every = np.arange(s)
+    best, grid = None, []
+    for c in LAM_GRID:
+        mu, v = best_move(ctx.a, ctx.b, c * scale, every)
+        mv = ctx.move(mu, v)
+        grid.append((c, mv.measured.sel if mv.measured is not None else None))
+        if mv.measured is not None and (best is None or mv.sel >= best[1].sel):
+            best = (c, mv)
+    if best is None:
+        raise UnreachableError(
+            f"no move reaches an RMS change of {LEVEL:g} inside the region (steps of at most "
+            "20 per weight along the best move, every ridge tried): it cannot be controlled")
+    ctx.lam_rel, ctx.lam = best[0], best[0] * scale
+    mv = best[1]
+    if levels:
+        mv.levels = measure_levels(ctx.renderer, mv.vector, mv.lin_in, mv.measured)
+    return mv, grid
+
+
+def best_neuron_first(ctx: Context) -> tuple[int, float]:
+    """The neuron whose fan-in move has the highest μ, and that μ."""
+    topo = ctx.topo
+    mus = [best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0] for n in range(topo.n_neurons)]
+    n = int(np.argmax(mus))
+    return n, float(mus[n])
+
+
+def choose_path(ctx: Context, k_max: int) -> tuple[list[int], str]:
+    """The greedy order kept for the curve, and how it started (see the module docstring)."""
+    n, mu_n = best_neuron_first(ctx)
+    plain = greedy_path(ctx.a, ctx.b, ctx.lam, k_max)
+    seeded = greedy_path(ctx.a, ctx.b, ctx.lam, k_max, (fan_in(ctx.topo, n), None))
+    paths = [(plain, "greedy from nothing"),
+             (seeded, f"greedy through neuron {n}'s fan-in first")]
+    scored = []
+    for (order, mu), name in paths:
+        if mu[-1] >= mu_n * (1 - 1e-9):
+            scored.append((float(np.mean(np.log(np.maximum(mu, 1e-300)))), order, name))
+    best = max(scored, key=lambda t: t[0]) if scored else (0.0, seeded[0], paths[1][1])
+    return best[1], best[2]
+
+
+def measure_curve(ctx: Context, order: list[int], stop_at: float | None = None
+                  ) -> list[CurvePoint]:
+    """Measure the best move over each prefix of ``order`` (stop at the first sel ≥ stop_at)."""
+    out = []
+    for i in range(len(order)):
+        mv = ctx.best(order[:i + 1])
+        out.append(CurvePoint(i + 1, int(order[i]), mv))
+        if stop_at is not None and mv.sel >= stop_at:
+            break
+    return out
+
+
+def membership(curve: list[CurvePoint], ceiling_sel: float) -> tuple[int, bool, dict]:
+    """Ensemble k, whether ENSEMBLE_SHARE was reached, and {"0.5": k | None, "0.95": ...}."""
+    sels = np.array([p.move.sel for p in curve])
+
+    def first(share: float) -> int | None:
+        hit = np.flatnonzero(sels >= share * ceiling_sel)
+        return int(hit[0]) + 1 if hit.size else None
+
+    k = first(ENSEMBLE_SHARE)
+    at = {f"{s:g}": first(s) for s in K_SHARES}
+    if k is None:
+        return int(np.argmax(sels)) + 1, False, at
+    return k, True, at
+
+
+def neurons_of(topo: Topology, move: Move) -> tuple[dict[int, float], list[int], list[int],
+                                                    list[int]]:
+    """Target shares of ‖v‖², spread, targets and touched neurons of a move."""
+    syn = move.synapses
+    v2 = move.vector[syn] ** 2
+    tot = float(v2.sum()) or 1.0
+    share: dict[int, float] = {}
+    for s, e in zip(syn, v2, strict=True):
+        share[int(topo.dst[s])] = share.get(int(topo.dst[s]), 0.0) + float(e) / tot
+    share = dict(sorted(share.items(), key=lambda kv: (-kv[1], kv[0])))
+    spread = sorted(n for n, sh in share.items() if sh >= SPREAD_SHARE)
+    src = topo.src[syn]
+    touched = sorted({int(n) for n in src[src >= 0]} | set(share))
+    return share, spread, sorted(share), touched
+
+
+def region_control(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max: int = K_MAX,
+                   extras: bool = True, dtype: DTypeLike = np.float32) -> Control:
+    """The whole first answer for a region (mask bool[H, W]): see the module docstring.
+
+    ``extras`` adds the baselines and the pairs (``baselines.py``). Raises UnreachableError
+    when no move reaches LEVEL inside R.
+    """
+    from synens.core.analysis.baselines import add_baselines, add_pairs
+
+    t0 = time.perf_counter()
+    ctx = context(topo, weights, mask, dtype)
+    ceiling, grid = choose_ceiling(ctx)
+    order, name = choose_path(ctx, min(k_max, topo.n_synapses))
+    curve = measure_curve(ctx, order)
+    k, reached, at = membership(curve, ceiling.sel)
+    c = Control(ctx, mask, grid, ceiling, curve, name, k, reached, at)
+    ens = c.ensemble
+    ens.levels = measure_levels(ctx.renderer, ens.vector, ens.lin_in, ens.measured) \
+        if ens.measured is not None else None
+    c.neuron_share, c.spread, c.targets, c.touched = neurons_of(topo, ens)
+    if extras:
+        add_baselines(c)
+        add_pairs(c)
+    c.seconds = time.perf_counter() - t0
+    return c
