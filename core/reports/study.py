@@ -42,7 +42,7 @@ def seed_row(seed: int, report: dict) -> dict:
     ens = report["ensemble"]
     base = report.get("baselines", {})
     ens_sel = _sel(ens)
-    pct = report.get("null", {}).get("percentile", {})
+    pct = (report.get("null") or {}).get("percentile") or {}
     return {
         "seed": int(seed),
         "k": int(ens["k"]),
@@ -55,6 +55,8 @@ def seed_row(seed: int, report: dict) -> dict:
         "null_percentile_ceiling": _number(pct.get("ceiling")),
         "best_neuron": base.get("neuron", {}).get("neuron"),
         "curve": [[int(p["k"]), _sel(p)] for p in report.get("curve", [])],
+        "null_ensemble": [_number(v.get("ensemble")) for v in
+                          (report.get("null") or {}).get("values", [])],
     }
 
 

@@ -16,9 +16,6 @@ from pathlib import Path
 import numpy as np
 from synens.core.base.errors import SynensError, one_line
 
-#: The report format a task's region files hold (issue 7's region report).
-REPORT_FORMAT = "synens-report/2"
-
 
 def single_thread() -> None:
     """Numba (and BLAS through the env) on one thread in this process: one task per core,
@@ -44,40 +41,34 @@ def decode_picture(data: bytes, name: str, size: int) -> np.ndarray:
             raise SynensError(str(err).replace(str(path), name)) from None
 
 
-def segment_ranks(image: np.ndarray) -> list[np.ndarray]:
-    """The picture's colour segments (issue 7's seeded k-means), largest first: bool[H, W] each."""
-    from synens.core.analysis.segment import colour_segments
-
-    segs = colour_segments(image)
-    sizes = segs.reshape(len(segs), -1).sum(axis=1)
-    order = sorted(range(len(segs)), key=lambda i: (-int(sizes[i]), i))
-    return [segs[i] for i in order]
-
-
 def region_mask(region: dict, image: np.ndarray) -> np.ndarray:
-    """A study region at the picture's training resolution: bool[H, W]."""
+    """A study region at the picture's training resolution: bool[H, W].
+
+    A segment is issue 7's colour segment of that rank (``synens-tui segments`` lists them,
+    largest first).
+    """
+    from synens.core.analysis.masks import check_mask, segment_mask
     from synens.tui.commands.study_spec import box_mask
 
     h, w = image.shape[:2]
     if region["kind"] == "box":
-        return box_mask(region["fraction"], w, h)
-    segs = segment_ranks(image)
-    if region["rank"] >= len(segs):
-        raise SynensError(f"region {region['name']}: the picture has only {len(segs)} colour "
-                          f"segments, no rank {region['rank']}")
-    return segs[region["rank"]]
-
-
-def analyse_region(topo, weights: np.ndarray, image: np.ndarray, mask: np.ndarray,
-                   null_boxes: int, null_seed: int) -> dict:
-    """Issue 7's region analysis of one mask, as its JSON report dict (synens-report/2)."""
+        return check_mask(box_mask(region["fraction"], w, h), w, h, f"region {region['name']}")
     try:
-        from synens.core.analysis.control import region_control
-        from synens.core.reports.region import control_report_json
-    except ImportError:
-        raise SynensError("this build has no synens-report/2 region analysis (issue 7)") from None
-    c = region_control(topo, weights, image, mask, null_boxes=null_boxes, null_seed=null_seed)
-    return control_report_json(c)
+        return segment_mask(image, region["rank"])
+    except SynensError as err:
+        raise SynensError(f"region {region['name']}: {err}") from None
+
+
+def analyse_region(topo, weights: np.ndarray, mask: np.ndarray, null_boxes: int,
+                   null_seed: int) -> dict:
+    """Issue 7's region analysis of one mask with its null, as its synens-report/2 dict."""
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.null import region_null
+    from synens.core.reports.control import control_json
+
+    c = region_control(topo, weights, mask)
+    null = region_null(c, boxes=null_boxes, seed=null_seed)
+    return control_json(c, null)
 
 
 def _model_bytes(topo, weights: np.ndarray, image: np.ndarray, meta: dict) -> bytes:
@@ -97,11 +88,10 @@ def run_task(spec: dict, picture: bytes) -> dict:
     [{"name", "file" | "error"}], "files": {name: bytes}}. A region whose analysis is refused
     (say, no move reaches the stated change) is recorded with its one-line reason.
     """
-    import json
-
     from synens.core.base.topology import layered
     from synens.core.files.model import make_meta
     from synens.core.network.train import TrainConfig, train
+    from synens.core.reports.table import dumps
 
     single_thread()
     cfg = spec["config"]
@@ -123,14 +113,14 @@ def run_task(spec: dict, picture: bytes) -> dict:
         entry = {"name": region["name"]}
         try:
             mask = region_mask(region, image)
-            report = analyse_region(topo, result.weights, image, mask,
-                                    cfg["null_boxes"], cfg["null_seed"])
+            report = analyse_region(topo, result.weights, mask, cfg["null_boxes"],
+                                    cfg["null_seed"])
         except SynensError as err:
             entry["error"] = one_line(err)
         else:
             name = f"region-{i}.json"
             report["study_region"] = {**region, "pixels_at_training_size": int(mask.sum())}
-            files[name] = json.dumps(report, indent=1, sort_keys=True).encode()
+            files[name] = dumps(report).encode()
             entry["file"] = name
         regions.append(entry)
     t2 = time.perf_counter()
