@@ -1,0 +1,113 @@
+"""The null: the same pipeline on seeded random boxes of the region's size, and percentiles.
+
+Boxes: ``n`` boxes with the width and height of the region's bounding box, their corner drawn
+uniformly (``numpy.random.default_rng(seed)``) over every position inside the picture. On
+each box the ceiling (λ chosen the same way), the curve and the ensemble are computed by the
+same rules as for the region (``control``); the curve is measured only until the ensemble's
+k is found, which changes no reported figure. A box where no move reaches the level is
+counted in ``unreachable`` and left out. Percentile of a value v among the boxes' values:
+100 × (#below + ½ #equal) / #boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import DTypeLike
+from synens.core.analysis.control import (
+    ENSEMBLE_SHARE,
+    K_MAX,
+    Control,
+    choose_ceiling,
+    choose_path,
+    context,
+    measure_curve,
+    membership,
+)
+from synens.core.analysis.masks import bounding_box, rect_mask
+from synens.core.analysis.measure import UnreachableError
+from synens.core.base.errors import SynensError
+from synens.core.base.topology import Topology
+
+#: Default number of random boxes.
+BOXES = 20
+
+
+@dataclass
+class NullResult:
+    """boxes list of (x0, y0, x1, y1); values float64[n, 3] (ceiling sel, ensemble sel, k;
+    NaN rows for unreachable boxes); region float64[3]; percentile {"ceiling", "ensemble", "k"}."""
+
+    seed: int
+    boxes: list[tuple[int, int, int, int]]
+    values: np.ndarray
+    region: np.ndarray
+    percentile: dict[str, float | None]
+    unreachable: int
+
+
+def random_boxes(mask: np.ndarray, n: int, seed: int) -> list[tuple[int, int, int, int]]:
+    """``n`` seeded boxes of the size of the mask's bounding box, inside the picture."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = bounding_box(mask)
+    bw, bh = x1 - x0, y1 - y0
+    if bw == w and bh == h:
+        raise SynensError("the region's bounding box is the whole picture: no random box of "
+                          "its size leaves anything outside")
+    rng = np.random.default_rng(seed)
+    xs = rng.integers(0, w - bw + 1, size=n)
+    ys = rng.integers(0, h - bh + 1, size=n)
+    return [(int(x), int(y), int(x) + bw, int(y) + bh) for x, y in zip(xs, ys, strict=True)]
+
+
+def box_answer(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max: int = K_MAX,
+               dtype: DTypeLike = np.float32) -> tuple[float, float, int]:
+    """(ceiling sel, ensemble sel, ensemble k) of a region by the rules of ``control``."""
+    ctx = context(topo, weights, mask, dtype)
+    ceiling, _ = choose_ceiling(ctx, levels=False)
+    order, _ = choose_path(ctx, min(k_max, topo.n_synapses))
+    curve = measure_curve(ctx, order, stop_at=ENSEMBLE_SHARE * ceiling.sel)
+    k, _, _ = membership(curve, ceiling.sel)
+    return ceiling.sel, curve[k - 1].move.sel, k
+
+
+def percentile(value: float, sample: np.ndarray) -> float | None:
+    """100 × (#below + ½ #equal) / n over the finite values of ``sample``; None if none."""
+    s = sample[np.isfinite(sample)]
+    if s.size == 0 or not np.isfinite(value):
+        return None
+    return float(100.0 * (np.sum(s < value) + 0.5 * np.sum(s == value)) / s.size)
+
+
+def region_null(control: Control, boxes: int = BOXES, seed: int = 0,
+                progress: Callable[[int, int], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> NullResult:
+    """Run the null for a region already answered by ``region_control``.
+
+    ``progress(done, total)`` is called after each box; when ``cancelled()`` turns true the
+    run stops early and raises InterruptedError. Deterministic for a seed.
+    """
+    if not 1 <= boxes <= 10_000:
+        raise SynensError(f"--null-boxes must lie in 1..10000, got {boxes}")
+    ctx = control.ctx
+    topo, weights = ctx.topo, ctx.renderer.weights
+    h, w = control.mask.shape
+    drawn = random_boxes(control.mask, boxes, seed)
+    values = np.full((boxes, 3), np.nan)
+    k_max = len(control.curve)
+    for i, box in enumerate(drawn):
+        if cancelled is not None and cancelled():
+            raise InterruptedError("null cancelled")
+        try:
+            values[i] = box_answer(topo, weights, rect_mask(box, w, h), k_max)
+        except UnreachableError:
+            pass
+        if progress is not None:
+            progress(i + 1, boxes)
+    region = np.array([control.ceiling.sel, control.ensemble.sel, float(control.k)])
+    pct = {name: percentile(region[j], values[:, j])
+           for j, name in enumerate(("ceiling", "ensemble", "k"))}
+    return NullResult(int(seed), drawn, values, region, pct,
+                      int(np.isnan(values[:, 0]).sum()))
