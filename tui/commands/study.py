@@ -168,22 +168,15 @@ def _run(args: argparse.Namespace, config: dict, study_dir: Path,
     from synens.core.files.atomic import write_text_atomic
     from synens.core.reports.table import dumps
     from synens.tui.commands.study_collect import build_report, task_specs
-    from synens.tui.commands.study_run import (
-        dashboard_link,
-        default_workers,
-        open_client,
-        run_tasks,
-    )
+    from synens.tui.commands.study_run import Outcome, default_workers, is_done
 
     prepare_folder(study_dir, config)
     specs = task_specs(config)
     workers = args.workers or default_workers()
-    with open_client(args.scheduler, workers) as client:
-        link = dashboard_link(client)
-        where = args.scheduler or f"embedded cluster, {workers} single-threaded workers"
-        print(f"study: {len(specs)} tasks on {where}"
-              + (f"; dashboard {link}" if link else ""), flush=True)
-        out = run_tasks(client, specs, pictures, study_dir, args.quiet)
+    if all(is_done(study_dir, s["key"]) for s in specs):
+        out = Outcome(total=len(specs), skipped=len(specs))
+    else:
+        out = _dispatch(args, specs, pictures, study_dir, workers)
     report = build_report(study_dir)
     write_text_atomic(study_dir / "report.json", dumps(report))
     per = f", {out.seconds / out.ran:.2f} s per task" if out.ran else ""
@@ -192,6 +185,19 @@ def _run(args: argparse.Namespace, config: dict, study_dir: Path,
     for line in out.failed:
         print(line)
     return EXIT_FAILED_TASKS if out.failed else 0
+
+
+def _dispatch(args: argparse.Namespace, specs: list[dict], pictures: dict[str, bytes],
+              study_dir: Path, workers: int):
+    """Start (or reach) the cluster, run the missing tasks, stop (or leave) the cluster."""
+    from synens.tui.commands.study_run import dashboard_link, open_client, run_tasks
+
+    with open_client(args.scheduler, workers) as client:
+        link = dashboard_link(client)
+        where = args.scheduler or f"embedded cluster, {workers} single-threaded workers"
+        print(f"study: {len(specs)} tasks on {where}"
+              + (f"; dashboard {link}" if link else ""), flush=True)
+        return run_tasks(client, specs, pictures, study_dir, args.quiet)
 
 
 def _report(args: argparse.Namespace) -> int:

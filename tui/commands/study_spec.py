@@ -52,7 +52,7 @@ def parse_box(text: str) -> dict:
         raise SynensError(f"region {text!r} needs 4 finite numbers x0,y0,x1,y1")
     if res:
         return box_from_pixels(nums, _resolution(res, text), text)
-    if any(v > 1 for v in nums) and "@" not in text:
+    if any(v > 1 for v in nums) and all(v.is_integer() for v in nums):
         raise SynensError(f"region {text!r}: numbers above 1 are pixels; state the resolution "
                           "as x0,y0,x1,y1@WxH")
     return box_from_fractions(nums, text)
