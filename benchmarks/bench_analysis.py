@@ -50,6 +50,24 @@ def stages(model, region) -> dict:
     return {k: C.median(C.timings(f, repeat=21)) for k, f in out.items()}
 
 
+def control_times(model, region, null_boxes: int = 20) -> dict:
+    """Seconds of the control instrument's first answer (median of 3 warm calls) and its null."""
+    import time
+
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.masks import rect_mask
+    from synens.core.analysis.null import region_null
+
+    mask = rect_mask(region, *model.size)
+    c = region_control(model.topo, model.weights, mask)  # warm
+    first = C.median(C.timings(lambda: region_control(model.topo, model.weights, mask),
+                               repeat=3, warmup=0))
+    t = time.perf_counter()
+    region_null(c, null_boxes, 0)
+    return {"first answer (ceiling, curve to 64, baselines, pairs)": first,
+            f"null of {null_boxes} boxes": time.perf_counter() - t}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(C.ROOT / "assets" / "default.npz"))
@@ -76,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     C.log("ours: stages of the first region ...")
     with C.Section(load, "stages"):
         data["stages"] = stages(model, REGIONS[0])
+    C.log("ours: control instrument, first region ...")
+    with C.Section(load, "control"):
+        data["control"] = control_times(model, REGIONS[0])
     C.log("ours: atlas and basis test ...")
     with C.Section(load, "atlas"):
         atlas = ensemble_atlas(topo, w, img)
@@ -120,6 +141,8 @@ def report(d: dict) -> str:
                      "n/a" if ratio is None else f"{ratio:.1f}x",
                      "< 0.3 s" + C._mark(r["median"] < 0.3) + ", >= 5x"
                      + C._mark(None if ratio is None else ratio >= 5), same])
+    for k, v in d.get("control", {}).items():
+        rows.append([f"  control: {k}", C.fmt(v, "s"), "", "", "", ""])
     for k, v in d["stages"].items():
         rows.append([f"  {k}", C.fmt(v, "s"), "", "", "", ""])
     a, b = d["atlas"], d["basis"]

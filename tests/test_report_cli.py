@@ -8,9 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from synens.core.analysis.region import region_ensemble
 from synens.core.files.model import Model, make_meta, save_model
-from synens.core.reports.region import region_report_text
 from test_basis import stripes_net
 from test_cli import assert_error, call, png
 from test_ensemble import PLANTED_REGION, planted_picture, planted_region_net
@@ -42,57 +40,88 @@ def stripes(tmp_path):
 
 def test_text_report_of_the_planted_network(capsys, planted):
     path, topo, w, want = planted
-    code, out, err = call(capsys, "report", path, "--region", REGION)
+    code, out, err = call(capsys, "report", path, "--region", REGION, "--null-boxes", "3")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert "ensemble: 10 of 31 synapses, 4 of 11 neurons" in lines
+    assert lines[5].startswith("ensemble: ") and "; spread over " in lines[5]
     assert any(line.startswith("picture:  16 x 12 px") for line in lines)
-    assert any(line.startswith(f"region:   x0,y0,x1,y1 = {REGION} (36 px") for line in lines)
-    assert any("member if in >= 0.2 x max in" in line for line in lines)
-    assert "groups:   7 core, 3 shared; neurons: 4 5 6 8" in lines
-    rows = {int(line.split()[0]): line.split() for line in lines
-            if len(line.split()) == 9 and line.split()[2] == "->" and line.split()[0] != "synapse"}
-    assert set(rows) == want["core"] | want["shared"]
-    for s, row in rows.items():
-        assert row[-1] == ("core" if s in want["core"] else "shared")
-        assert row[1] == topo.source_name(s) and row[3] == str(topo.dst[s])
-    for word in ("opposing pairs", "coordinated moves", "move 1: selectivity", "non-linear check"):
+    assert any(line.startswith(f"region:   rectangle {REGION} (36 px") for line in lines)
+    for word in ("gain over the best single synapse", "gain over the best single neuron",
+                 "null: percentile among", "curve (", "opposing pairs", "rules:"):
         assert word in out
-    # the TUI's function gives the very same text
-    m_img = planted_picture(topo, w)
-    ens = region_ensemble(topo, w, m_img, PLANTED_REGION)
-    assert region_report_text(ens, str(path)) == out
+    # the library's functions give the very same text
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.masks import rect_mask
+    from synens.core.analysis.null import region_null
+    from synens.core.reports.control_text import control_text
+
+    c = region_control(topo, w, rect_mask(PLANTED_REGION, 16, 12))
+    text = control_text(c, region_null(c, 3, 0), str(path), f"rectangle {REGION}")
+    assert text == out
 
 
 def test_json_report_keys_and_facts(capsys, planted):
     path, topo, w, want = planted
-    code, out, _ = call(capsys, "report", path, "--region", REGION, "--format", "json")
+    code, out, _ = call(capsys, "report", path, "--region", REGION, "--format", "json",
+                        "--null-boxes", "3", "--seed", "5")
     assert code == 0
     rep = json.loads(out)
-    assert set(rep) == REPORT_KEYS and rep["format"] == "synens-report/1"
+    assert REPORT_KEYS <= set(rep) and rep["format"] == "synens-report/2"
+    assert {"ensemble", "ceiling", "curve", "baselines", "null"} <= set(rep)
     assert rep["model"] == str(path) and rep["picture"] == [16, 12]
     assert rep["region"] == list(PLANTED_REGION)
-    assert rep["rule"]["share"] == 0.2 and rep["rule"]["core_sel"] == 1.0
-    s = rep["summary"]
-    assert (s["synapses"], s["total_synapses"], s["neurons"], s["total_neurons"]) == \
-        (10, 31, 4, 11)
-    assert {m["synapse"] for m in rep["members"]} == want["core"] | want["shared"]
+    s, e = rep["summary"], rep["ensemble"]
+    assert s["synapses"] == e["k"] == len(e["synapses"]) == len(rep["members"])
+    assert s["neurons"] == len(e["spread_neurons"])
+    assert {m["synapse"] for m in rep["members"]} == set(e["synapses"])
     for m in rep["members"]:
         assert set(m) == MEMBER_KEYS
-        assert m["source"] == int(topo.src[m["synapse"]])
-        assert m["target"] == int(topo.dst[m["synapse"]])
-        assert m["weight"] == w[m["synapse"]]
-        assert m["group"] == ("core" if m["synapse"] in want["core"] else "shared")
-        assert m["sel"] == pytest.approx(m["in"] / (m["out"] + 1e-9))
-    ins = [m["in"] for m in rep["members"]]
-    assert ins == sorted(ins, reverse=True)
-    for p in rep["pairs"]:
-        assert {"a", "b"} <= set(p)
-    assert len(rep["moves"]) == 3
-    for mv in rep["moves"]:
-        assert {"selectivity", "components", "measured"} <= set(mv)
-        assert set(mv["measured"]) == {"in", "out"}
-        assert {int(k) for k in mv["components"]} == want["core"] | want["shared"]
+    assert rep["curve"][e["k"] - 1]["measured"] == e["measured"]
+    assert [p["k"] for p in rep["curve"]] == list(range(1, len(rep["curve"]) + 1))
+    assert rep["null"]["boxes"] == 3 and rep["null"]["seed"] == 5
+    assert set(rep["null"]["percentile"]) == {"ceiling", "ensemble", "k"}
+    for key in ("synapse", "neuron", "neuron_same_k"):
+        b = rep["baselines"][key]
+        assert b is None or set(b["measured"]) >= {"scale", "in", "out", "sel", "max_out"}
+
+
+def test_masks_segments_and_their_bad_input(capsys, planted, tmp_path):
+    from PIL import Image
+
+    path = planted[0]
+    m = np.zeros((24, 32), np.uint8)
+    m[6:18, 8:20] = 255  # the planted region at twice the resolution
+    Image.fromarray(m).save(tmp_path / "m.png")
+    code, out, err = call(capsys, "report", path, "--mask", tmp_path / "m.png",
+                          "--null-boxes", "0", "--format", "json")
+    assert code == 0 and json.loads(out)["region"] == list(PLANTED_REGION)
+    code, out, _ = call(capsys, "segments", path, "-o", tmp_path / "seg.png")
+    assert code == 0 and (tmp_path / "seg.png").exists() and "segment" in out
+    Image.fromarray(np.zeros((24, 32), np.uint8)).save(tmp_path / "black.png")
+    Image.fromarray(np.full((24, 32), 128, np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "text.png").write_text("not a picture")
+    for argv, words in (
+            (["--mask", tmp_path / "black.png"], "all black"),
+            (["--mask", tmp_path / "grey.png"], "not black/white"),
+            (["--mask", tmp_path / "text.png"], "not a picture"),
+            (["--segment", "99"], "segment 99 does not exist")):
+        code, out, err = call(capsys, "report", path, *argv)
+        assert code == 2 and out == "" and words in err and len(err.splitlines()) == 1
+
+
+def test_unreachable_region_is_one_line(capsys, tmp_path):
+    from synens.core.base.topology import BIAS, X_IN
+    from test_control import _net
+
+    topo, w = _net([(BIAS, 0, 0.0), (X_IN, 0, 1.0), (BIAS, 1, 60.0), (0, 1, 1.0),
+                    (BIAS, 2, 60.0), (BIAS, 3, -60.0)], 4, [1, 2, 3])
+    from synens.core.network.render import render, to_uint8
+
+    path = tmp_path / "sat.npz"
+    save_model(Model(topo, w, to_uint8(render(topo, w, 16, 12, np.float64)),
+                     make_meta(topo)), path)
+    code, out, err = call(capsys, "report", path, "--region", "2,2,8,8")
+    assert code == 2 and out == "" and "no move reaches" in err and len(err.splitlines()) == 1
 
 
 def test_output_file_force_and_top(capsys, planted, tmp_path):

@@ -12,7 +12,9 @@ moves over synapse sets, greedy selection), ``measure`` (non-linear selectivity 
 * Curve: greedy forward selection (``sparse.greedy_path``) to K_MAX synapses along two paths:
   from nothing, and first through the fan-in of the neuron whose fan-in move has the
   highest μ, then freely. Kept: of the paths whose final μ is at least that neuron's μ,
-  the one with the higher mean log μ over k (ties: the plain path). Every k is measured.
+  the one whose μ first reaches ENSEMBLE_SHARE² × the ceiling's μ (the linear analogue of
+  the ensemble rule), then the higher mean log μ over k, then the plain path. Every k is
+  measured.
 * Ensemble: the smallest k whose measured sel ≥ ENSEMBLE_SHARE × the ceiling's; if no k
   does, the k with the best measured sel (``reached`` False). Also k at K_SHARES.
 * Neurons: each target neuron's share of ‖v‖² of the ensemble move; spread over those with
@@ -184,7 +186,7 @@ def best_neuron_first(ctx: Context) -> tuple[int, float]:
     return n, float(mus[n])
 
 
-def choose_path(ctx: Context, k_max: int) -> tuple[list[int], str]:
+def choose_path(ctx: Context, k_max: int, mu_ceiling: float) -> tuple[list[int], str]:
     """The greedy order kept for the curve, and how it started (see the module docstring)."""
     n, mu_n = best_neuron_first(ctx)
     plain = greedy_path(ctx.a, ctx.b, ctx.lam, k_max)
@@ -194,9 +196,12 @@ def choose_path(ctx: Context, k_max: int) -> tuple[list[int], str]:
     scored = []
     for (order, mu), name in paths:
         if mu[-1] >= mu_n * (1 - 1e-9):
-            scored.append((float(np.mean(np.log(np.maximum(mu, 1e-300)))), order, name))
-    best = max(scored, key=lambda t: t[0]) if scored else (0.0, seeded[0], paths[1][1])
-    return best[1], best[2]
+            hit = np.flatnonzero(mu >= ENSEMBLE_SHARE ** 2 * mu_ceiling)
+            first = int(hit[0]) if hit.size else len(mu)
+            mean = float(np.mean(np.log(np.maximum(mu, 1e-300))))
+            scored.append((-first, mean, order, name))
+    best = max(scored, key=lambda t: t[:2]) if scored else (0, 0.0, seeded[0], paths[1][1])
+    return best[2], best[3]
 
 
 def measure_curve(ctx: Context, order: list[int], stop_at: float | None = None
@@ -254,7 +259,7 @@ def region_control(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max:
     t0 = time.perf_counter()
     ctx = context(topo, weights, mask, dtype)
     ceiling, grid = choose_ceiling(ctx)
-    order, name = choose_path(ctx, min(k_max, topo.n_synapses))
+    order, name = choose_path(ctx, min(k_max, topo.n_synapses), ceiling.mu)
     curve = measure_curve(ctx, order)
     k, reached, at = membership(curve, ceiling.sel)
     c = Control(ctx, mask, grid, ceiling, curve, name, k, reached, at)

@@ -48,6 +48,12 @@ class NullResult:
     unreachable: int
 
 
+def null_possible(mask: np.ndarray) -> bool:
+    """Whether a box of the mask's bounding-box size leaves pixels outside it."""
+    x0, y0, x1, y1 = bounding_box(mask)
+    return (x1 - x0, y1 - y0) != (mask.shape[1], mask.shape[0])
+
+
 def random_boxes(mask: np.ndarray, n: int, seed: int) -> list[tuple[int, int, int, int]]:
     """``n`` seeded boxes of the size of the mask's bounding box, inside the picture."""
     h, w = mask.shape
@@ -67,7 +73,7 @@ def box_answer(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max: int
     """(ceiling sel, ensemble sel, ensemble k) of a region by the rules of ``control``."""
     ctx = context(topo, weights, mask, dtype)
     ceiling, _ = choose_ceiling(ctx, levels=False)
-    order, _ = choose_path(ctx, min(k_max, topo.n_synapses))
+    order, _ = choose_path(ctx, min(k_max, topo.n_synapses), ceiling.mu)
     curve = measure_curve(ctx, order, stop_at=ENSEMBLE_SHARE * ceiling.sel)
     k, _, _ = membership(curve, ceiling.sel)
     return ceiling.sel, curve[k - 1].move.sel, k

@@ -45,7 +45,8 @@ def rule(c: Control) -> dict:
         "ceiling": "top eigenvector of A v = mu (B + lam I) v over all synapses",
         "curve": "greedy forward selection maximising mu of the best move over the chosen "
                  "set; two paths (from nothing; through the best neuron's fan-in first), kept: "
-                 "of those ending at or above that neuron's mu, the higher mean log mu",
+                 "of those ending at or above that neuron's mu, the first to reach "
+                 "ensemble_share^2 x the ceiling's mu, then the higher mean log mu",
         "ensemble": "smallest k whose measured sel >= ensemble_share x the ceiling's",
         "spread": "target neurons holding >= spread_share of |v|^2 of the ensemble move",
         "baselines": f"synapse: best measured of the {BL.N_SYNAPSES} highest mu_s; neuron: "

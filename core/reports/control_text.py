@@ -63,7 +63,8 @@ def control_text(c: Control, null: NullResult | None = None, model_path: str | N
             f"{_gain(bl['gain']['neuron_same_k'])}",
         ]
     if null is None:
-        lines.append("  null: not run (--null-boxes 0)")
+        lines.append("  null: not run (--null-boxes 0, or the region's bounding box is the "
+                     "whole picture)")
     else:
         p = null.percentile
         lines.append(

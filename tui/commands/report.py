@@ -1,4 +1,4 @@
-"""``synens-tui report``: the ensemble of a picture region, as text or JSON (synens-report/1)."""
+"""``synens-tui report``: the ensemble that controls a picture region, text or JSON (report/2)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from synens.core.base.errors import SynensError
 if TYPE_CHECKING:
     from synens.tui.commands.common import Subparsers
 
-HELP = "the synapse ensemble of a picture region: members, opposing pairs, coordinated moves"
+HELP = ("the synapse ensemble that controls a picture region: ceiling, curve, baselines, "
+        "null and pairs")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -27,15 +28,22 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``report`` to the subparsers and return its parser."""
     p = subparsers.add_parser(
         "report", help=HELP,
-        description=HELP + ". A member's 'in'/'out' is the RMS of its linear change map "
-        "inside/outside the region at the training resolution; see the report's rule line.")
+        description=HELP + ". The ensemble is the support of the sparse move that controls "
+        "the region, every figure measured by re-rendering (synens-report/2).")
     p.add_argument("model", metavar="MODEL", help="model file (.npz)")
-    p.add_argument("--region", required=True, metavar="x0,y0,x1,y1",
-                   help="half-open pixel rectangle: columns x0..x1-1, rows y0..y1-1")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--region", metavar="x0,y0,x1,y1",
+                       help="half-open pixel rectangle: columns x0..x1-1, rows y0..y1-1")
+    where.add_argument("--mask", metavar="FILE.png",
+                       help="black/white picture of any size (white = inside), resampled to "
+                       "the training resolution")
+    where.add_argument("--segment", type=int, metavar="K",
+                       help="colour segment K (see 'synens-tui segments MODEL')")
+    p.add_argument("--null-boxes", type=int, default=20, metavar="N",
+                   help="random boxes of the region's size for the null (default 20; 0: skip)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the null's boxes (default 0)")
     p.add_argument("--top", type=int, default=10, metavar="N",
-                   help="list at most N opposing pairs and N components per move (default 10)")
-    p.add_argument("--share", type=float, default=None, metavar="F",
-                   help="membership threshold: in >= F x the largest in (default 0.2)")
+                   help="kept for compatibility: list at most N pairs (default 10)")
     add_output_options(p)
     return p
 
@@ -66,25 +74,42 @@ def emit(text: str, output: str | None, force: bool) -> None:
     write_text_atomic(check_output(output, force), text)
 
 
+def region_mask(args: argparse.Namespace, model: object) -> tuple[object, str]:
+    """The region of --region, --mask or --segment as bool[H, W], and its name."""
+    from synens.core.analysis.changemap import parse_region
+    from synens.core.analysis.masks import load_mask, rect_mask, segment_mask
+
+    w, h = model.size
+    if args.region is not None:
+        region = parse_region(args.region, w, h)
+        return rect_mask(region, w, h), "rectangle " + ",".join(str(v) for v in region)
+    if args.mask is not None:
+        return load_mask(args.mask, w, h), f"mask {args.mask}"
+    return segment_mask(model.image, args.segment), f"colour segment {args.segment}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate everything, analyse the region and print or write the report."""
-    from synens.core.analysis.changemap import parse_region
     from synens.core.files.model import load_model
     from synens.tui.commands.common import check_output
 
     check_top(args.top)
+    if not 0 <= args.null_boxes <= 10_000:
+        raise SynensError(f"--null-boxes must lie in 0..10000, got {args.null_boxes}")
     model = load_model(args.model)
-    w, h = model.size
-    region = parse_region(args.region, w, h)
+    mask, name = region_mask(args, model)
     if args.output is not None:
         check_output(args.output, args.force)
-    from synens.core.analysis.ensemble import RegionRule
-    from synens.core.analysis.region import region_ensemble
-    from synens.core.reports.region import region_report_json, region_report_text
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.null import null_possible, region_null
+    from synens.core.reports.control import control_json
+    from synens.core.reports.control_text import control_text
 
-    rule = RegionRule() if args.share is None else RegionRule(share=args.share)
-    ens = region_ensemble(model.topo, model.weights, model.image, region, rule)
-    text = format_report(args.format, region_report_json, region_report_text,
-                         ens, model.path, args.top)
+    control = region_control(model.topo, model.weights, mask)
+    control.pairs = control.pairs[:args.top]
+    run_null = args.null_boxes and null_possible(mask)
+    null = region_null(control, args.null_boxes, args.seed) if run_null else None
+    text = format_report(args.format, control_json, control_text, control, null, model.path,
+                         name)
     emit(text, args.output, args.force)
     return 0

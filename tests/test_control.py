@@ -1,0 +1,155 @@
+"""The control instrument: planted ensembles, measured figures against NumPy, pairs, the null."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import reference as ref
+from synens.core.analysis.control import fan_in, region_control
+from synens.core.analysis.masks import rect_mask
+from synens.core.analysis.measure import UnreachableError
+from synens.core.analysis.null import region_null
+from synens.core.analysis.sparse import best_move
+from synens.core.base.topology import BIAS, X_IN, Topology
+
+#: 16×12 pictures; the box is columns 5..10, every row. Steps fall between pixel centres.
+SIZE = (16, 12)
+BOX = (5, 0, 11, 12)
+K = 400.0  # so steep that no step within MAX_STEP moves an edge past a pixel centre
+XA, XB = -0.375, 0.375  # x of the box's left and right edges
+
+
+def _net(syn, n, outputs):
+    src, dst, w = (np.array(v) for v in zip(*syn, strict=True))
+    topo, perm = Topology.from_arrays(src, dst, n, outputs, spec={"kind": "control-test"})
+    return topo, w.astype(np.float64)[perm]
+
+
+def _id(topo, s, d):
+    return int(np.flatnonzero((topo.src == s) & (topo.dst == d))[0])
+
+
+def cross_net():
+    """Only 3-synapse sets across R and M change the box and nothing else (to first order).
+
+    H1 (0) and H2 (1) are steep steps at the box's edges, saturated at every pixel centre.
+    M (2) = tanh(0.5 + H2) is open, with different slopes left and right of the right edge.
+    R (3) = tanh(0.3 H1 + 3 M) has no bias, so its fan-in alone cannot cancel outside; G (4)
+    and B (5) are constants. Over the three x-pieces (left, box, right) H1→R gives
+    (−1, 1, 1) and each of M→R, bias→M, H2→M gives some (p, p, q): the box needs H1→R and
+    two of the other three; no 2-set and no single neuron's fan-in can do it. Of the three
+    3-sets, {H1→R, M→R, H2→M} has the largest linear selectivity (checked here). Measured
+    at a real step, M's curvature leaks outside; the fourth synapse (bias→M) cancels that
+    to second order, so the measured ensemble is all four (the 3-set measures ~40 % of the
+    ceiling). Returns (topo, weights, the 3-set, the 4-set).
+    """
+    syn = [(BIAS, 0, -K * XA), (X_IN, 0, K), (BIAS, 1, -K * XB), (X_IN, 1, K),
+           (BIAS, 2, 0.5), (1, 2, 1.0), (0, 3, 0.3), (2, 3, 3.0),
+           (BIAS, 4, 0.2), (BIAS, 5, -0.3)]
+    topo, w = _net(syn, 6, [3, 4, 5])
+    want = {_id(topo, 0, 3), _id(topo, 1, 2), _id(topo, 2, 3)}
+    return topo, w, want, want | {_id(topo, BIAS, 2)}
+
+
+def fanin_net(down: bool = False):
+    """R (2) = tanh(b + 0.5 H1 + 0.5 H2): R's own fan-in {bias, H1→R, H2→R} controls the box.
+
+    H2 steps up at the right edge, or with ``down`` steps down there.
+    """
+    s = -1.0 if down else 1.0
+    syn = [(BIAS, 0, -K * XA), (X_IN, 0, K), (BIAS, 1, -s * K * XB), (X_IN, 1, s * K),
+           (BIAS, 2, 0.1), (0, 2, 0.5), (1, 2, 0.5), (BIAS, 3, 0.2), (BIAS, 4, -0.3)]
+    topo, w = _net(syn, 5, [2, 3, 4])
+    return topo, w, (_id(topo, 0, 2), _id(topo, 1, 2))
+
+
+def control(topo, w, box=BOX, **kw):
+    return region_control(topo, w, rect_mask(box, *SIZE), k_max=8, **kw)
+
+
+def test_cross_neuron_ensemble_is_exactly_the_planted_set():
+    topo, w, want, four = cross_net()
+    c = control(topo, w)
+    assert c.reached and c.k == 4 and set(c.members.tolist()) == four
+    assert set(c.members[:3].tolist()) == want and c.curve[2].move.sel < 0.8 * c.ceiling.sel
+    assert c.spread == [2, 3] and c.targets == [2, 3]
+    others = [{_id(topo, 0, 3), _id(topo, BIAS, 2), s} for s in (_id(topo, 2, 3),
+                                                                  _id(topo, 1, 2))]
+    mu = best_move(c.ctx.a, c.ctx.b, c.ctx.lam, sorted(want))[0]
+    assert all(best_move(c.ctx.a, c.ctx.b, c.ctx.lam, sorted(o))[0] < mu for o in others)
+    # μ is sel² (ridged): every 2-set has under 45 % of the 3-set's linear sel
+    for i in range(topo.n_synapses):
+        for j in range(i + 1, topo.n_synapses):
+            assert best_move(c.ctx.a, c.ctx.b, c.ctx.lam, [i, j])[0] < 0.2 * mu
+    bl = c.baselines
+    # no single neuron cancels outside: the ensemble is clearly better than each
+    assert bl["gain"]["neuron"] > 5 and bl["gain"]["synapse"] > 5
+    assert not bl["neuron_matches"]
+    assert c.ensemble.sel > 50
+
+
+def test_one_neurons_fan_in_matches_the_ensemble():
+    topo, w, _ = fanin_net()
+    c = control(topo, w)
+    assert set(c.members.tolist()) <= set(fan_in(topo, 2).tolist())
+    assert c.spread == [2]
+    assert c.baselines["neuron"][0] == 2 and c.baselines["neuron_matches"]
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_pairs_are_found_in_both_sign_patterns(down):
+    topo, w, (a, b) = fanin_net(down)
+    c = control(topo, w)
+    pairs = {(p["a"], p["b"]) if p["a"] < p["b"] else (p["b"], p["a"]): p for p in c.pairs}
+    p = pairs[(min(a, b), max(a, b))]
+    comp = p["move"].components()
+    # steps up at both edges: H1 - H2 is the box (opposite signs); a step down: H1 + H2
+    assert (np.sign(comp[a]) == np.sign(comp[b])) == down
+    assert p["gain"] > 5 and p["same_target"]
+
+
+def _numpy_measure(topo, w, step, mask):
+    d = ref.render(topo, w + step, *SIZE) - ref.render(topo, w, *SIZE)
+    d_in, d_out = d[mask], d[~mask]
+    r_in, r_out = np.sqrt(np.mean(d_in ** 2)), np.sqrt(np.mean(d_out ** 2))
+    return r_in, r_out, np.abs(d_out).max()
+
+
+def test_measured_agrees_with_an_independent_numpy_render():
+    topo, w, _, _ = cross_net()
+    c = control(topo, w)
+    mask = rect_mask(BOX, *SIZE)
+    for mv in (c.ensemble, c.ceiling, c.baselines["neuron"][1], *(p.move for p in c.curve)):
+        m = mv.measured
+        r_in, r_out, mx = _numpy_measure(topo, w, m.scale * mv.vector, mask)
+        assert r_in == pytest.approx(m.in_, rel=1e-3, abs=1e-6)
+        assert r_out == pytest.approx(m.out, rel=2e-2, abs=1e-5)
+        assert mx == pytest.approx(m.max_out, rel=2e-2, abs=1e-5)
+        assert m.in_ == pytest.approx(0.075, rel=6e-3)
+        comps = mv.components()
+        assert np.allclose([comps[s] for s in mv.synapses], m.scale * mv.vector[mv.synapses])
+
+
+def test_no_move_reaches_the_level_in_a_saturated_network():
+    syn = [(BIAS, 0, 0.0), (X_IN, 0, 1.0), (BIAS, 1, 60.0), (0, 1, 1.0),
+           (BIAS, 2, 60.0), (BIAS, 3, -60.0)]
+    topo, w = _net(syn, 4, [1, 2, 3])
+    with pytest.raises(UnreachableError, match="no move reaches"):
+        control(topo, w)
+
+
+def test_null_is_deterministic_for_a_seed_and_reports_progress():
+    topo, w, _, _ = cross_net()
+    c = control(topo, w, extras=False)
+    seen = []
+    n1 = region_null(c, 5, seed=3, progress=lambda i, n: seen.append((i, n)))
+    n2 = region_null(c, 5, seed=3)
+    n3 = region_null(c, 5, seed=4)
+    assert seen == [(i, 5) for i in range(1, 6)]
+    assert n1.boxes == n2.boxes and np.array_equal(n1.values, n2.values, equal_nan=True)
+    assert n1.percentile == n2.percentile and n1.boxes != n3.boxes
+    for x0, y0, x1, y1 in n1.boxes:
+        assert (x1 - x0, y1 - y0) == (6, 12) and 0 <= x0 and x1 <= 16
+    for key in ("ceiling", "ensemble", "k"):
+        p = n1.percentile[key]
+        assert p is None or 0.0 <= p <= 100.0
