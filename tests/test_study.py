@@ -284,3 +284,17 @@ def test_external_cluster_identical_and_survives_a_killed_worker(embedded, study
     sa = json.loads((ext / "report.json").read_text())
     sb = json.loads((out / "report.json").read_text())
     assert sa["pictures"] == sb["pictures"]
+
+
+def test_without_dask_study_says_how_to_install(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    _one_line_error(capsys, ["study", str(tmp_path), "--report"],
+                    'pip install "synens-tui[study]"')
+
+
+def test_report_on_a_folder_that_is_no_study(tmp_path, capsys):
+    _one_line_error(capsys, ["study", str(tmp_path), "--report"], "is not a study folder")
