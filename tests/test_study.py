@@ -298,3 +298,19 @@ def test_without_dask_study_says_how_to_install(monkeypatch, tmp_path, capsys):
 
 def test_report_on_a_folder_that_is_no_study(tmp_path, capsys):
     _one_line_error(capsys, ["study", str(tmp_path), "--report"], "is not a study folder")
+
+
+def test_regions_file_can_tie_a_region_to_one_picture(study_inputs, tmp_path, capsys):
+    from synens.tui.commands.study_spec import applies, load_regions
+
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps([{"name": "wing", "box": [0.1, 0.2, 0.3, 0.4],
+                              "picture": "macaw.png"},
+                             {"box": [8, 0, 16, 8], "resolution": [32, 32]}]))
+    wing, other = load_regions(str(f))
+    assert wing["picture"] == "macaw.png" and applies(wing, "macaw.png")
+    assert not applies(wing, "bee.png") and applies(other, "bee.png")
+    assert other["fraction"] == [0.25, 0.0, 0.5, 0.25]
+    _, args = study_inputs
+    _one_line_error(capsys, ["study", *args, "--regions", str(f), "-o", str(tmp_path / "s")],
+                    "names picture 'macaw.png', which is not studied")

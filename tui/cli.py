@@ -17,7 +17,6 @@ from synens.core.base.errors import SynensError
 from synens.tui.commands.common import PROG, Parser, fail, os_message
 
 #: Subcommands, in help order; command NAME lives in module ``synens.tui.commands.NAME``.
-
 COMMANDS = ("train", "render", "report", "segments", "atlas", "basis", "study")
 
 

@@ -115,6 +115,9 @@ def make_config(args: argparse.Namespace) -> dict:
     pictures = [{"name": Path(p).name, "sha256": file_sha256(p)} for p in args.inputs]
     if len({p["name"] for p in pictures}) != len(pictures):
         raise SynensError("two pictures share a file name; rename one")
+    for r in regions:
+        if r.get("picture") not in (None, *(p["name"] for p in pictures)):
+            raise SynensError(f"a region names picture {r['picture']!r}, which is not studied")
     return {"format": CONFIG_FORMAT, "pictures": pictures, "seeds": args.seeds,
             "size": args.size,
             "train": {"epochs": args.epochs, "target_rmse": args.target_rmse,

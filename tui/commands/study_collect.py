@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 from synens.core.base.errors import SynensError
-from synens.tui.commands.study_spec import CONFIG_FORMAT, CONFIG_NAME, task_config, task_key
+from synens.tui.commands.study_spec import (
+    CONFIG_FORMAT,
+    CONFIG_NAME,
+    applies,
+    task_config,
+    task_key,
+)
 
 
 def read_config(study_dir: Path) -> dict:
@@ -114,6 +120,8 @@ def build_report(study_dir: Path) -> dict:
         overlaps = _overlaps(study_dir, tasks, names)
         regions = []
         for region in config["regions"]:
+            if not applies(region, pic["name"]):
+                continue
             rows, errors = [], []
             for t in tasks:
                 entry = next(e for e in t["regions"] if e["name"] == region["name"])

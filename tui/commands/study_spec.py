@@ -89,7 +89,8 @@ def box_from_pixels(nums: list[float], res: tuple[int, int], text: str) -> dict:
 
 def load_regions(path: str) -> list[dict]:
     """Regions from a JSON file: a list of {"box": [x0,y0,x1,y1], "resolution": [W, H]?} or
-    {"segment": RANK}, each with an optional "name"."""
+    {"segment": RANK}, each with an optional "name" and an optional "picture" (the file name
+    of the one picture it belongs to; without it a region applies to every picture)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -129,6 +130,8 @@ def load_regions(path: str) -> list[dict]:
             raise SynensError(f"{where} needs a \"box\" or a \"segment\"")
         if "name" in item:
             region["name"] = str(item["name"])
+        if "picture" in item:
+            region["picture"] = str(item["picture"])
         regions.append(region)
     return regions
 
@@ -143,6 +146,11 @@ def name_regions(regions: list[dict]) -> list[dict]:
         seen.add(name)
         out.append({**r, "name": name})
     return out
+
+
+def applies(region: dict, picture: str) -> bool:
+    """Whether a study region is analysed on the picture named ``picture``."""
+    return region.get("picture") in (None, picture)
 
 
 def box_pixels(fraction: list[float], width: int, height: int) -> tuple[int, int, int, int]:

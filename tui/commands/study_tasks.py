@@ -92,6 +92,7 @@ def run_task(spec: dict, picture: bytes) -> dict:
     from synens.core.files.model import make_meta
     from synens.core.network.train import TrainConfig, train
     from synens.core.reports.table import dumps
+    from synens.tui.commands.study_spec import applies
 
     single_thread()
     cfg = spec["config"]
@@ -110,6 +111,8 @@ def run_task(spec: dict, picture: bytes) -> dict:
     files = {"model.npz": _model_bytes(topo, result.weights, image, meta)}
     regions = []
     for i, region in enumerate(cfg["regions"]):
+        if not applies(region, spec["picture"]):
+            continue
         entry = {"name": region["name"]}
         try:
             mask = region_mask(region, image)
