@@ -82,6 +82,7 @@ def measure(client, workers: int, picture: Path, seeds: int) -> dict:
     overhead = (workers * out.seconds - sum(out.task_seconds)) / out.ran
     return {"workers": workers, "tasks": out.ran, "wall_s": out.seconds,
             "tasks_per_min": 60.0 * out.ran / out.seconds, "task_mean_s": task_mean,
+            "task_cpu_mean_s": float(np.mean(out.task_cpu_seconds)),
             "overhead_per_task_s": overhead, "overhead_share": overhead / task_mean,
             "noop_roundtrip_ms": 1e3 * noop, "warmup_s": t_warm, "warm_task_s": warm}
 
@@ -132,6 +133,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=6, help="tasks per study (default 6)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args()
+    print(f"load average at the start: {os.getloadavg()} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="bench-pic-") as tmp:
         picture = Path(tmp) / "shapes.png"
         Image.fromarray(C.flat_shapes(32)).save(picture)
@@ -141,16 +143,18 @@ def main() -> None:
     print(f"study benchmark: {args.seeds} tasks per study (32 px, hidden 4,4, 200 epochs, "
           "1 region, 3 null boxes), warm workers")
     print(f"{'cluster':<42} {'start s':>7} {'wall s':>7} {'tasks/min':>9} {'task s':>7} "
-          f"{'overhead/task':>13} {'no-op ms':>8}")
+          f"{'task cpu s':>10} {'overhead/task':>13} {'no-op ms':>8}")
     for r in rows:
         print(f"{r['where']:<42} {r['start_s']:7.2f} {r['wall_s']:7.2f} "
-              f"{r['tasks_per_min']:9.1f} {r['task_mean_s']:7.2f} "
+              f"{r['tasks_per_min']:9.1f} {r['task_mean_s']:7.2f} {r['task_cpu_mean_s']:10.2f} "
               f"{r['overhead_per_task_s']:+8.3f} s {100 * r['overhead_share']:+4.1f}% "
               f"{r['noop_roundtrip_ms']:8.2f}")
     print(f"parallel efficiency at 2 embedded workers: {100 * eff:.0f} % (target >= 85 %)")
     print(f"external / embedded tasks per minute at 2 workers: "
           f"{rows[2]['tasks_per_min'] / rows[1]['tasks_per_min']:.2f}")
-    print(f"load average at the end: {os.getloadavg()}")
+    print("task s is a task's wall time inside its worker, task cpu s its CPU time: where wall "
+          "exceeds CPU, the worker waited for a core (other processes on the machine).")
+    print(f"load average at the end: {os.getloadavg()} on {os.cpu_count()} cores")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "efficiency": eff}, indent=1))
 

@@ -122,6 +122,7 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     task_seconds: list[float] = field(default_factory=list)
+    task_cpu_seconds: list[float] = field(default_factory=list)
 
 
 def run_tasks(client, specs: list[dict], pictures: dict[str, bytes], study_dir: Path,
@@ -168,6 +169,7 @@ def _collect(future, spec: dict, study_dir: Path, out: Outcome, show: _Show) -> 
         save_result(study_dir, result)
         out.ran += 1
         out.task_seconds.append(sum(result["seconds"].values()))
+        out.task_cpu_seconds.append(result.get("cpu_seconds", 0.0))
     future.release()
 
 

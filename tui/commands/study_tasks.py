@@ -84,7 +84,8 @@ def run_task(spec: dict, picture: bytes) -> dict:
     """Train one (picture, seed) and analyse every region of the study.
 
     spec: {"key", "picture" (name), "seed", "config" (the task config)}; picture: its bytes.
-    Returns {"key", "picture", "seed", "rmse", "epochs", "seconds": {...}, "regions":
+    Returns {"key", "picture", "seed", "rmse", "epochs", "seconds": {"train", "analyse"}
+    (wall), "cpu_seconds" (this process's CPU time), "regions":
     [{"name", "file" | "error"}], "files": {name: bytes}}. A region whose analysis is refused
     (say, no move reaches the stated change) is recorded with its one-line reason.
     """
@@ -96,7 +97,7 @@ def run_task(spec: dict, picture: bytes) -> dict:
 
     single_thread()
     cfg = spec["config"]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     image = decode_picture(picture, spec["picture"], cfg["size"])
     tc = cfg["train"]
     topo = layered(tuple(tc["hidden"]), tc["skip"])
@@ -129,5 +130,6 @@ def run_task(spec: dict, picture: bytes) -> dict:
     t2 = time.perf_counter()
     return {"key": spec["key"], "picture": spec["picture"], "seed": spec["seed"],
             "rmse": result.rmse, "epochs": result.epochs,
-            "seconds": {"train": t1 - t0, "analyse": t2 - t1}, "regions": regions,
+            "seconds": {"train": t1 - t0, "analyse": t2 - t1},
+            "cpu_seconds": time.process_time() - c0, "regions": regions,
             "files": files}
