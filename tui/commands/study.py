@@ -28,7 +28,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "study", help=HELP,
         description=HELP + ". Each (picture, seed) is one task: train, then analyse every "
-        "region (issue 7's region report). Re-running the same command runs only the "
+        "region (the region report, synens-report/2). Re-running the same command runs only the "
         "missing tasks. Results come back to this client, which writes them into STUDY_DIR.")
     p.add_argument("inputs", nargs="+", metavar="PICTURE|STUDY_DIR",
                    help="pictures to study, or with --report the study folder")
