@@ -21,7 +21,7 @@ from synens.tui.commands.common import PROG, Parser, fail, os_message
 from synens.tui.commands.signals import Terminated, command_signals
 
 #: Subcommands, in help order; command NAME lives in module ``synens.tui.commands.NAME``.
-COMMANDS = ("train", "render", "report", "segments", "atlas", "basis")
+COMMANDS = ("train", "render", "report", "segments", "atlas", "basis", "study")
 
 
 def build_parser() -> Parser:
