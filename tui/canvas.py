@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 from rich.color import Color, ColorType
 from rich.color_triplet import ColorTriplet
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from textual.events import Resize
@@ -17,6 +18,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from . import wire as _wire
 from .ansi import (
     HALF_BLOCK,
     Label,
@@ -28,6 +30,8 @@ from .ansi import (
 )
 
 __all__ = ["Frame", "HalfBlockCanvas", "encode_frame", "preferred_color_mode"]
+
+_BUSY_MARK = " link busy "  # wire: drawn top-right while frames are being dropped
 
 _SEGMENTS = Strip.__dict__["_segments"]  # Strip's slot, reused as storage by _FrameStrip
 
@@ -76,16 +80,28 @@ class _FrameStrip(Strip):
     real styled Segments, so covered or clipped canvases stay correct (the slow path).
     """
 
-    __slots__ = ("_source",)
+    __slots__ = ("_source", "_frame", "_y")
 
-    def __init__(self, source: tuple, raw: str, width: int) -> None:
+    def __init__(self, source: tuple, raw: str, width: int, frame: Frame, y: int) -> None:
         self._source: tuple | None = None
+        self._frame: Frame | None = None
         super().__init__((), width)
         self._source = source  # arguments of _row_segments
         self._render_cache = raw
+        self._frame, self._y = frame, y
+
+    def render(self, console: Console) -> str:
+        """The raw row, or (wire) its diff when the terminal shows the diff's base row."""
+        frame = self._frame
+        if frame is None or frame.screen is None:
+            return super().render(console)
+        return frame.write_row(self._y)
 
     @property
     def _segments(self) -> list[Segment]:  # type: ignore[override]
+        frame = self._frame
+        if frame is not None and frame.screen is not None:  # wire: the row goes out cut
+            frame.screen.lost(self._y)
         if self._source is not None:
             _SEGMENTS.__set__(self, _row_segments(*self._source))
             self._source = None
@@ -112,9 +128,43 @@ class Frame:
         self.size = (chars.shape[1], chars.shape[0])  # (columns, rows)
         self.rows = encode_rows(fg, bg, chars, indexed)
         self.strips: list[Strip] = [
-            _FrameStrip((fg[y], bg[y], chars[y], indexed), raw, self.size[0])
+            _FrameStrip((fg[y], bg[y], chars[y], indexed), raw, self.size[0], self, y)
             for y, raw in enumerate(self.rows)
         ]
+        # wire (tui/wire.py): set by the canvas when it tracks what the terminal shows
+        self.screen: _wire.ScreenRows | None = None
+        self.link: _wire.Wire | None = None
+        self.diffs: dict[int, tuple[Frame, str]] = {}  # row -> (base frame, diff encoding)
+        self.query_row = -1  # the row after which the answer request goes out
+
+    def write_row(self, y: int) -> str:
+        """Row y as written to the terminal now: its diff if the terminal shows the base."""
+        screen = self.screen
+        assert screen is not None
+        out = self.rows[y]
+        diff = self.diffs.get(y)
+        if diff is not None and screen.shows(y) is diff[0]:
+            out = diff[1]
+        screen.written(y, self)
+        if y == self.query_row and self.link is not None:
+            out += self.link.take_query()
+        return out
+
+    def diff_from(self, screen: _wire.ScreenRows, changed: list[int]) -> None:
+        """Encode the changed rows against the frames the terminal shows there."""
+        bases = [(y, screen.shows(y)) for y in changed]
+        bases = [(y, b) for y, b in bases if isinstance(b, Frame) and b.size == self.size
+                 and b.indexed == self.indexed]  # fmt: skip
+        if not bases:
+            return
+        ys = [y for y, _ in bases]
+        base = tuple(np.stack([getattr(b, k)[y] for y, b in bases]) for k in ("fg", "bg", "chars"))
+        diffs = _wire.encode_diff_rows(
+            self.fg[ys], self.bg[ys], self.chars[ys], base, self.indexed  # type: ignore[arg-type]
+        )
+        for (y, b), diff in zip(bases, diffs, strict=True):
+            if len(diff) < len(self.rows[y]):
+                self.diffs[y] = (b, diff)
 
 
 def encode_frame(
@@ -165,6 +215,9 @@ class HalfBlockCanvas(Widget):
         self._frame: Frame | None = None
         self._posted_size: tuple[int, int] | None = None
         self._pending = False
+        self._screen_rows = _wire.ScreenRows()  # wire: which frame the terminal shows per row
+        self._link: _wire.Wire | None = None  # wire: set on mount (disabled when headless)
+        self._marked = False  # wire: the current frame carries the "link busy" mark
         self.live_behind_modal = False
         """Keep updating while another screen covers the canvas (slow, see ``_update``)."""
 
@@ -191,11 +244,16 @@ class HalfBlockCanvas(Widget):
         if not (width and height):
             width, height = self._rgb.shape[1], (self._rgb.shape[0] + 1) // 2
         if self._frame is None or self._frame.size != (width, height):
+            mark = _BUSY_MARK if self._link is not None and self._link.busy and width >= 40 else ""
+            self._marked = bool(mark)
             self._frame = encode_frame(
                 self._rgb, self._color_mode, size=(width, height),
-                labels=[*self._labels, (0, height - 1, self._caption)],
+                labels=[*self._labels, (0, height - 1, self._caption),
+                        (width - len(mark), 0, mark)],
                 outline=self._outline, cursor=self._cursor,
             )  # fmt: skip
+            if self._link is not None:  # wire: track rows and carry the answer request
+                self._frame.screen, self._frame.link = self._screen_rows, self._link
         return self._frame
 
     def set_image(self, rgb: np.ndarray) -> None:
@@ -242,13 +300,24 @@ class HalfBlockCanvas(Widget):
         if self._covered() and not self.live_behind_modal:
             self._pending = True
             return
+        link = self._link
+        if link is not None and link.hold(self, self._update):  # wire: a frame is in flight
+            return
         self._pending = False
         old, self._frame = self._frame, None
         new = self.frame
         if old is None or old.size != new.size or self.content_offset != (0, 0):
+            self._screen_rows.reset()
+            new.query_row = new.size[1] - 1
             self.refresh()
+            if link is not None:
+                link.sent()
             return
         changed = [y for y, (a, b) in enumerate(zip(old.rows, new.rows, strict=True)) if a != b]
+        if changed and link is not None:  # wire: send the changes, then ask for an answer
+            new.diff_from(self._screen_rows, changed)
+            new.query_row = changed[-1]
+            link.sent()
         lookup = set(changed)  # runs of changed rows, without list scans on the nudge path
         starts = [y for y in changed if y - 1 not in lookup]
         ends = [y + 1 for y in changed if y + 1 not in lookup]
@@ -258,12 +327,23 @@ class HalfBlockCanvas(Widget):
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        link = _wire.wire_for(self.app)
+        if link.enabled:
+            self._link = link
+            link.on_busy(self._busy_changed)
+            self._frame = None
+
+    def _busy_changed(self, busy: bool) -> None:
+        if not busy and self._marked:  # wire: take the "link busy" mark off
+            self._update()
 
     def _screen_changed(self, screen: object) -> None:
+        self._screen_rows.reset()  # another screen may have drawn over the canvas
         if self._pending and not self._covered():
             self._update()
 
     def on_resize(self, event: Resize) -> None:
+        self._screen_rows.reset()
         self._frame = None
         if self.pixel_size != self._posted_size:
             self._posted_size = self.pixel_size

@@ -1,0 +1,349 @@
+"""Frames that fit the wire: diff encoder (reference, terminal model), flow control, slow link."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyte
+import pytest
+from reference import encode_diff_row
+from synens.tui.ansi import HALF_BLOCK, encode_rows
+from synens.tui.wire import QUERY, Wire, encode_diff_rows
+
+
+def cells(rng, rows: int, width: int, depth: int, colours: int = 4):
+    """Random cell rows with few colours (so that runs and repeats occur)."""
+    pal = rng.integers(0, 256, size=(colours, depth)).astype(np.uint8)
+    fg = pal[rng.integers(0, colours, size=(rows, width))]
+    bg = pal[rng.integers(0, colours, size=(rows, width))]
+    chars = np.full((rows, width), HALF_BLOCK, dtype=np.uint32)
+    chars[rng.random((rows, width)) < 0.05] = ord("a")
+    return fg, bg, chars
+
+
+def edited(rng, fg, bg, chars, share: float):
+    """A copy with about ``share`` of the cells changed, in runs."""
+    fg2, bg2, ch2 = fg.copy(), bg.copy(), chars.copy()
+    rows, width = chars.shape
+    for r in range(rows):
+        for _ in range(rng.integers(0, 4)):
+            a = rng.integers(0, width)
+            e = min(width, a + max(1, int(rng.integers(1, width) * share)))
+            fg2[r, a:e] = 255 - fg2[r, a:e]
+            if rng.random() < 0.5:
+                bg2[r, a:e] = bg2[r, a:e] // 2
+            if rng.random() < 0.2:
+                ch2[r, a:e] = ord("z")
+    return fg2, bg2, ch2
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 1.0])
+def test_diff_rows_match_reference(indexed: bool, share: float) -> None:
+    rng = np.random.default_rng(int(share * 100) + indexed)
+    base = cells(rng, 12, 73, 1 if indexed else 3)
+    new = edited(rng, *base, share)
+    got = encode_diff_rows(*new, base, indexed)
+    want = [encode_diff_row(*(a[r] for a in (*new, *base)), indexed) for r in range(12)]
+    assert got == want
+
+
+def screen_after(width: int, rows: list[str]) -> pyte.Screen:
+    """A terminal model after writing each row at the start of its line."""
+    screen = pyte.Screen(width, len(rows))
+    stream = pyte.Stream(screen)
+    for y, row in enumerate(rows):
+        stream.feed(f"\x1b[{y + 1};1H" + row)
+    return screen
+
+
+def cell_state(screen: pyte.Screen):
+    return [[(c.data, c.fg, c.bg) for c in (screen.buffer[y][x] for x in range(screen.columns))]
+            for y in range(screen.lines)]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_diff_over_base_shows_the_new_rows(indexed: bool) -> None:
+    """Writing the diff over the base leaves the screen exactly as writing the new rows."""
+    rng = np.random.default_rng(7 + indexed)
+    width = 60
+    base = cells(rng, 8, width, 1 if indexed else 3)
+    new = edited(rng, *base, 0.1)
+    screen = screen_after(width, encode_rows(*base, indexed))
+    stream = pyte.Stream(screen)
+    diffs = encode_diff_rows(*new, base, indexed)
+    for y, row in enumerate(diffs):
+        stream.feed(f"\x1b[{y + 1};1H" + row)
+        assert (screen.cursor.x, screen.cursor.y) == (width, y) or screen.cursor.x == width - 1
+    assert cell_state(screen) == cell_state(screen_after(width, encode_rows(*new, indexed)))
+
+
+def test_diff_is_short_for_a_small_change() -> None:
+    rng = np.random.default_rng(3)
+    base = cells(rng, 4, 200, 3, colours=64)
+    new = tuple(a.copy() for a in base)
+    new[0][:, 100:104] = 0  # four cells of each row change
+    full = sum(len(r.encode()) for r in encode_rows(*new, False))
+    diff = sum(len(r.encode()) for r in encode_diff_rows(*new, base, False))
+    assert diff < full / 10
+    unchanged = encode_diff_rows(*base, base, False)
+    assert unchanged == ["\x1b[200C\x1b[0m"] * 4
+
+
+def test_diff_checks_shapes() -> None:
+    rng = np.random.default_rng(1)
+    base = cells(rng, 2, 10, 3)
+    with pytest.raises(ValueError, match="shape"):
+        encode_diff_rows(*cells(rng, 2, 11, 3), base, False)
+    with pytest.raises(ValueError, match="expected"):
+        encode_diff_rows(*base, base, True)
+
+
+# -- flow control -----------------------------------------------------------------------
+class FakeTimer:
+    def __init__(self, timers: list, delay: float, callback) -> None:
+        self.delay, self.callback, self.stopped = delay, callback, False
+        timers.append(self)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class Harness:
+    """A Wire with a recorded writer, manual timers and manual after-refresh callbacks."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.timers: list[FakeTimer] = []
+        self.after: list = []
+        self.wire = Wire(self.written.append, lambda d, cb: FakeTimer(self.timers, d, cb),
+                         self.after.append)
+
+    def refresh(self) -> None:
+        for callback in self.after:
+            callback()
+        self.after.clear()
+
+
+def test_one_frame_in_flight_and_the_newest_wins() -> None:
+    h = Harness()
+    wire = h.wire
+    sends: list[int] = []
+
+    def update(i: int) -> None:
+        if not wire.hold("canvas", lambda: update(i)):
+            sends.append(i)
+            wire.sent()
+
+    update(0)
+    h.refresh()
+    assert sends == [0] and h.written == [QUERY] and wire.in_flight
+    for i in range(1, 10):  # edits while the frame is in flight: held, coalesced
+        update(i)
+    assert sends == [0] and wire.busy and wire.frames_dropped == 8
+    wire.answered()
+    assert sends == [0, 9]  # only the newest state goes out
+    h.refresh()
+    wire.answered()
+    assert not wire.in_flight and not wire.busy
+
+
+def test_query_rides_on_the_frame_row() -> None:
+    h = Harness()
+    h.wire.sent()
+    assert h.wire.take_query() == QUERY
+    assert h.wire.take_query() == ""
+    h.refresh()
+    assert h.written == []  # already carried by the frame's last row
+
+
+def test_timeout_frees_the_link_for_a_terminal_that_never_answers() -> None:
+    h = Harness()
+    wire, sent = h.wire, []
+    wire.sent()
+    h.refresh()
+    assert wire.hold("c", lambda: sent.append(1))
+    assert h.timers[-1].delay == pytest.approx(0.5)
+    h.timers[-1].callback()
+    assert sent == [1] and wire.timeouts == 1 and not wire.in_flight
+    wire.sent()
+    h.refresh()
+    wire.answered()
+    wire.sent()
+    h.refresh()
+    assert h.timers[-1].delay == pytest.approx(3.0)  # it answers: wait longer for a backlog
+
+
+def test_disabled_wire_never_holds() -> None:
+    wire = Wire(None)
+    wire.sent()
+    assert not wire.hold("c", lambda: None) and not wire.in_flight
+
+
+# -- the canvas on a live (captured) terminal --------------------------------------------
+def capture_driver(writes: list[str]):
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    class CaptureDriver(HeadlessDriver):
+        """Headless, but reports a terminal, so each update is rendered and written."""
+
+        @property
+        def is_headless(self) -> bool:
+            return False
+
+        def write(self, data: str) -> None:
+            writes.append(data)
+
+    return CaptureDriver
+
+
+def hexes(col) -> str:
+    return "".join(f"{int(v):02x}" for v in col)
+
+
+def frame_hex_cells(frame) -> list[list]:
+    from synens.tui.ansi import xterm256_palette
+
+    pal = xterm256_palette()
+    fg, bg = frame.fg, frame.bg
+    if frame.indexed:
+        fg, bg = pal[fg[..., 0]], pal[bg[..., 0]]
+    return [[(chr(frame.chars[y, x]), hexes(fg[y, x]), hexes(bg[y, x]))
+             for x in range(frame.size[0])] for y in range(frame.size[1])]
+
+
+def screen_hex_cells(screen: pyte.Screen, cols: int, rows: int) -> list[list]:
+    return [[(screen.buffer[y][x].data, screen.buffer[y][x].fg, screen.buffer[y][x].bg)
+             for x in range(cols)] for y in range(rows)]
+
+
+LIVE_SIZE = (48, 14)
+
+
+@pytest.mark.parametrize("mode", ["truecolor", "256"])
+def test_live_terminal_always_shows_the_current_frame(mode: str, monkeypatch) -> None:
+    import asyncio
+
+    monkeypatch.delenv("SYNENS_WIRE", raising=False)
+    asyncio.run(_live(mode))
+
+
+async def _live(mode: str) -> None:
+    from synens.tui.canvas import HalfBlockCanvas
+    from synens.tui.wire import wire_for
+    from textual.app import App, ComposeResult
+    from textual.screen import ModalScreen
+    from textual.widgets import Static
+
+    class Dialog(ModalScreen[None]):
+        DEFAULT_CSS = "Dialog { align: center middle; } Dialog > Static { width: 8; height: 3; }"
+
+        def compose(self) -> ComposeResult:
+            yield Static("dialog")
+
+    class Live(App[None]):
+        CSS = "HalfBlockCanvas { width: 100%; height: 100%; }"
+
+        def compose(self) -> ComposeResult:
+            yield HalfBlockCanvas(mode)
+
+    writes: list[str] = []
+    app = Live()
+    app.driver_class = capture_driver(writes)  # type: ignore[assignment]
+    cols, rows = LIVE_SIZE
+    screen = pyte.Screen(cols, rows)
+    stream = pyte.Stream(screen)
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 256, (2 * rows, cols, 3), dtype=np.uint8)
+
+    def picture(i: int) -> np.ndarray:
+        pic = base.copy()
+        pic[4 + i % 9 : 9 + i % 9, 10:30] = (20 * i) % 256  # a small moving patch
+        x = (5 * i) % (cols - 2)
+        pic[:, x : x + 2] = (255, 255 - 7 * i % 256, 0)  # and a moving full-height stripe
+        return pic
+
+    async with app.run_test(headless=False, size=LIVE_SIZE, notifications=True) as pilot:
+        canvas = app.query_one(HalfBlockCanvas)
+        wire = wire_for(app)
+        assert wire.enabled and canvas._link is wire
+
+        async def settle() -> None:
+            for _ in range(20):  # answer every request once the output has "arrived"
+                await pilot.pause()
+                data = "".join(writes)
+                writes.clear()
+                stream.feed(data)
+                if QUERY not in data and not wire.in_flight:
+                    return
+                for _ in range(data.count(QUERY)):
+                    wire.answered()
+            raise AssertionError("the wire did not settle")
+
+        def shows_current() -> bool:
+            return screen_hex_cells(screen, cols, rows) == frame_hex_cells(canvas.frame)
+
+        canvas.set_image(picture(0))
+        await settle()
+        assert shows_current()
+        diffs = 0
+        for i in range(1, 12):  # a burst while a frame is in flight: coalesced
+            canvas.set_image(picture(i))
+            await pilot.pause()
+            data = "".join(writes)
+            diffs += len(__import__("re").findall(r"\x1b\[\d*C", data))
+        assert wire.frames_dropped > 0
+        await settle()
+        assert shows_current() and not wire.busy
+        assert diffs > 0  # unchanged runs were skipped with cursor-forward
+        app.notify("a toast over the canvas " * 3, timeout=30)
+        await settle()
+        for i in range(13, 20):  # the stripe passes under the toast
+            canvas.set_image(picture(i))
+            await settle()
+        app.clear_notifications()
+        await settle()
+        canvas.set_image(picture(21))
+        await settle()
+        assert shows_current()
+        await app.push_screen(Dialog())
+        canvas.set_image(picture(30))
+        await settle()
+        app.pop_screen()
+        await settle()
+        canvas.set_image(picture(31))
+        await settle()
+        assert shows_current()
+        await pilot.resize_terminal(cols - 4, rows - 2)
+        screen.resize(rows - 2, cols - 4)
+        await settle()
+        canvas.set_image(picture(32))
+        await settle()
+        cols, rows = cols - 4, rows - 2
+        assert screen_hex_cells(screen, cols, rows) == frame_hex_cells(canvas.frame)
+
+
+def test_a_diff_is_written_only_over_its_base() -> None:
+    """A row diff goes out only while the terminal shows its base; otherwise the full row."""
+    from synens.tui.canvas import encode_frame
+    from synens.tui.wire import ScreenRows
+
+    rng = np.random.default_rng(11)
+    pics = [rng.integers(0, 256, (8, 30, 3), dtype=np.uint8) for _ in range(3)]
+    for p in pics[1:]:
+        p[:] = pics[0]
+        p[:, rng.integers(0, 30)] = rng.integers(0, 256, 3)
+    f0, f1, f2 = (encode_frame(p) for p in pics)
+    screen = ScreenRows()
+    for f in (f0, f1, f2):
+        f.screen = screen
+    for y in range(4):
+        assert f0.write_row(y) == f0.rows[y] and screen.shows(y) is f0
+    f2.diff_from(screen, [0, 1, 2, 3])
+    assert set(f2.diffs) == {0, 1, 2, 3}
+    assert f2.write_row(0) == f2.diffs[0][1]  # the terminal shows the base: the diff
+    screen.written(1, f1)  # something else drew row 1 meanwhile
+    screen.lost(2)  # row 2 went out cut (a toast over it)
+    assert f2.write_row(1) == f2.rows[1]
+    assert f2.write_row(2) == f2.rows[2]
+    assert f2.write_row(0) == f2.rows[0]  # already written: a repaint sends it whole
+    assert all(screen.shows(y) is f2 for y in range(3))
