@@ -7,7 +7,14 @@ import pyte
 import pytest
 from reference import encode_diff_row
 from synens.tui.ansi import HALF_BLOCK, encode_rows
-from synens.tui.wire import QUERY, Wire, encode_diff_rows
+from synens.tui.wire import (
+    FALLBACK_QUERY,
+    FIRST_TIMEOUT,
+    QUERY,
+    TIMEOUT,
+    Wire,
+    encode_diff_rows,
+)
 
 
 def cells(rng, rows: int, width: int, depth: int, colours: int = 4):
@@ -114,14 +121,13 @@ class Harness:
     def __init__(self) -> None:
         self.written: list[str] = []
         self.timers: list[FakeTimer] = []
-        self.after: list = []
-        self.wire = Wire(self.written.append, lambda d, cb: FakeTimer(self.timers, d, cb),
-                         self.after.append)
+        self.wire = Wire(self.written.append, lambda d, cb: FakeTimer(self.timers, d, cb))
 
     def refresh(self) -> None:
-        for callback in self.after:
-            callback()
-        self.after.clear()
+        """The fallback that writes the request if no frame row carried it."""
+        for timer in [t for t in self.timers if t.delay == FALLBACK_QUERY and not t.stopped]:
+            timer.stopped = True
+            timer.callback()
 
 
 def test_one_frame_in_flight_and_the_newest_wins() -> None:
@@ -154,6 +160,10 @@ def test_query_rides_on_the_frame_row() -> None:
     assert h.wire.take_query() == ""
     h.refresh()
     assert h.written == []  # already carried by the frame's last row
+    h.wire.answered()
+    h.wire.sent()
+    h.refresh()
+    assert h.written == [QUERY]  # no row carried it (the rows went out cut): written apart
 
 
 def test_timeout_frees_the_link_for_a_terminal_that_never_answers() -> None:
@@ -162,7 +172,7 @@ def test_timeout_frees_the_link_for_a_terminal_that_never_answers() -> None:
     wire.sent()
     h.refresh()
     assert wire.hold("c", lambda: sent.append(1))
-    assert h.timers[-1].delay == pytest.approx(0.5)
+    assert h.timers[-1].delay == pytest.approx(FIRST_TIMEOUT)
     h.timers[-1].callback()
     assert sent == [1] and wire.timeouts == 1 and not wire.in_flight
     wire.sent()
@@ -170,7 +180,7 @@ def test_timeout_frees_the_link_for_a_terminal_that_never_answers() -> None:
     wire.answered()
     wire.sent()
     h.refresh()
-    assert h.timers[-1].delay == pytest.approx(3.0)  # it answers: wait longer for a backlog
+    assert h.timers[-1].delay == pytest.approx(TIMEOUT)  # it answers: wait longer for a backlog
 
 
 def test_disabled_wire_never_holds() -> None:

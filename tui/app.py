@@ -38,6 +38,7 @@ from .panes import (
 )
 from .screens import CSS, KEYMAP, MIN_SIZE, TooSmall
 from .state import SWEEP_DEFAULT, ExplorerState, Layout, push_weights
+from .wire import wire_for  # wire hook: terminal answers (on_cursor_position)
 
 if TYPE_CHECKING:
     from synens.core.analysis.ensemble import RegionEnsemble
@@ -142,6 +143,10 @@ class ExplorerApp(Controller, App[str | None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """Wire hook (tui/wire.py): the terminal answered a frame's position request."""
+        wire_for(self).answered()
 
     def _check_size(self, width: int, height: int) -> None:
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]

@@ -34,6 +34,7 @@ __all__ = ["QUERY", "ScreenRows", "Wire", "encode_diff_rows", "wire_enabled", "w
 QUERY = "\x1b[6n"  # DSR cursor-position request; the answer is "\x1b[row;colR"
 FIRST_TIMEOUT = 0.5  # s to wait for an answer before the terminal has ever answered
 TIMEOUT = 3.0  # s to wait once it has answered (a slow link's backlog takes seconds)
+FALLBACK_QUERY = 0.1  # s after a frame: write the request if no frame row has carried it
 
 
 def wire_enabled(environ: Any = os.environ) -> bool:
@@ -207,13 +208,11 @@ class Wire:
         self,
         write: Callable[[str], None] | None,
         set_timer: Callable[[float, Callable[[], None]], Any] | None = None,
-        after_refresh: Callable[[Callable[[], None]], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.enabled = write is not None
         self._write = write
         self._set_timer = set_timer
-        self._after_refresh = after_refresh
         self._clock = clock
         self.in_flight = False
         self.query_due = False  # a frame was handed over; its query is not written yet
@@ -264,8 +263,8 @@ class Wire:
         if not self.query_due:
             self.query_due = True
             self.in_flight = True
-            if self._after_refresh is not None:
-                self._after_refresh(self._ensure_query)
+            if self._set_timer is not None:  # a frame whose rows went out cut carries none
+                self._set_timer(FALLBACK_QUERY, self._ensure_query)
 
     def take_query(self) -> str:
         """The request to append to a frame's last row as it is written ("" if none is due)."""
@@ -275,7 +274,7 @@ class Wire:
         return QUERY
 
     def _ensure_query(self) -> None:
-        """After the compositor ran: write the query if no frame row carried it."""
+        """Shortly after a frame: write the request if no frame row has carried it."""
         if self.query_due and self._write is not None:
             self._query_written()
             self._write(QUERY)
@@ -329,7 +328,6 @@ def wire_for(app: App) -> Wire:
         wire = Wire(
             driver.write if live else None,
             set_timer=lambda delay, callback: app.set_timer(delay, callback),
-            after_refresh=app.call_after_refresh,
         )
         app._synens_wire = wire  # type: ignore[attr-defined]
     return wire
