@@ -16,6 +16,7 @@ import fcntl
 import os
 import pty
 import select
+import shutil
 import signal
 import struct
 import sys
@@ -32,9 +33,10 @@ HALF = "\u2580"
 
 
 def app_command() -> list[str]:
-    """The installed ``synens-tui`` beside this interpreter (falls back to ``-m``)."""
-    script = Path(sys.executable).with_name("synens-tui")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "synens.tui.cli"]
+    """The installed ``synens-tui`` beside this interpreter, else PATH's (else ``-m``)."""
+    beside = Path(sys.executable).with_name("synens-tui")
+    script = str(beside) if beside.is_file() else shutil.which("synens-tui")
+    return [script] if script else [sys.executable, "-m", "synens.tui.cli"]
 
 
 def term_env(truecolor: bool = True) -> dict[str, str]:
@@ -155,7 +157,7 @@ class SlowLink:
             with self.lock:
                 todo, seen = self.deliveries[seen:], len(self.deliveries)
             count += sum(chunk.count(half) for _, chunk in todo)
-        return self.wait_quiet(timeout=timeout)
+        return self.wait_quiet(idle=1.5, timeout=timeout)
 
     def wait_quiet(self, idle: float = 0.6, timeout: float = 30.0) -> float:
         """Wait until the link is drained and the app has written nothing for ``idle`` s.

@@ -357,3 +357,48 @@ def test_a_diff_is_written_only_over_its_base() -> None:
     assert f2.write_row(2) == f2.rows[2]
     assert f2.write_row(0) == f2.rows[0]  # already written: a repaint sends it whole
     assert all(screen.shows(y) is f2 for y in range(3))
+
+
+# -- the installed app over a slow link (a pty drained at 2 Mbit/s) ----------------------
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs a pty (POSIX)")
+def test_slow_link_quick_presses_end_on_the_final_painting(tmp_path) -> None:
+    """30 quick → presses at 2 Mbit/s: the screen ends on the final weight's painting, drawn
+    directly by a fresh app on the saved weights, and far fewer bytes than 30 frames go out."""
+    from slowlink import SlowLink, app_command, term_env
+
+    saves = tmp_path / "saves"
+    saves.mkdir()
+    env = term_env(truecolor=True)
+    env["SYNENS_WIRE"] = "1"
+    link = SlowLink(app_command() + ["--save-dir", str(saves)], env, 2e6)
+    try:
+        link.wait_painted(timeout=90)
+        full = link.app_bytes  # the first screen: one full frame, and the panes
+        before = link.painting()
+        for _ in range(30):
+            link.press(b"l")
+            __import__("time").sleep(0.02)
+        link.wait_quiet(idle=1.0, timeout=60)
+        sent = link.app_bytes - full
+        after = link.painting()
+    finally:
+        link.close()
+    assert link.answers > 0  # the app asked, and learnt from the answers
+    assert after != before  # the presses changed the painting
+    assert sent < 30 * full / 4, (sent, full)
+    (autosave,) = saves.iterdir()  # the edited weights, kept when the app was terminated
+    direct = SlowLink(app_command() + [str(autosave), "--save-dir", str(tmp_path)], env, 1e9)
+    try:
+        direct.wait_painted(timeout=90)
+        want = direct.painting()
+    finally:
+        direct.close()
+    assert len(want) > 200 * 60 // 4 and after.keys() == want.keys()
+    got, ref = (np.array([[int(c[i : i + 2], 16) for c in cell for i in (0, 2, 4)]
+                          for _, cell in sorted(d.items())]) for d in (after, want))
+    # the explorer re-renders edits incrementally: within a few 1/255 of a full render
+    assert np.abs(got - ref).max() <= 3
+    common = sorted(before.keys() & want.keys())
+    old, new = (np.array([[int(c[i : i + 2], 16) for c in d[k] for i in (0, 2, 4)]
+                          for k in common]) for d in (before, want))
+    assert np.abs(old - new).max() > 10  # while the presses moved the painting further
