@@ -8,11 +8,13 @@ import pytest
 from reference import encode_diff_row
 from synens.tui.ansi import HALF_BLOCK, encode_rows
 from synens.tui.wire import (
+    BAND_SECONDS,
     FALLBACK_QUERY,
     FIRST_TIMEOUT,
     QUERY,
     TIMEOUT,
     Wire,
+    band,
     encode_diff_rows,
 )
 
@@ -402,3 +404,26 @@ def test_slow_link_quick_presses_end_on_the_final_painting(tmp_path) -> None:
     old, new = (np.array([[int(c[i : i + 2], 16) for c in d[k] for i in (0, 2, 4)]
                           for k in common]) for d in (before, want))
     assert np.abs(old - new).max() > 10  # while the presses moved the painting further
+
+
+def test_bands_and_the_learnt_rate() -> None:
+    assert band([10, 10, 10], float("inf")) == 3
+    assert band([10, 10, 10], 25) == 2
+    assert band([50, 10], 25) == 1  # at least one row, even over the budget
+    clock = [0.0]
+    h = Harness()
+    wire = Wire(h.written.append, lambda d, cb: FakeTimer(h.timers, d, cb), clock=lambda: clock[0])
+    assert wire.budget() == float("inf")  # nothing learnt yet: whole frames
+    wire.sent(250_000)
+    assert wire.take_query() == QUERY
+    clock[0] = 1.0  # the answer comes a second later: the link carries 250 kB/s
+    wire.answered()
+    assert wire.rate == pytest.approx(250_000)
+    assert wire.budget() == pytest.approx(250_000 * BAND_SECONDS)
+    resent: list[int] = []
+    wire.sent(1000)
+    wire.again("c", lambda: resent.append(1))  # the rest of the frame, after the answer
+    assert wire.take_query() == QUERY
+    clock[0] = 1.01  # a quick answer teaches nothing about the link
+    wire.answered()
+    assert resent == [1] and wire.rate == pytest.approx(250_000)

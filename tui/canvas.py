@@ -150,6 +150,11 @@ class Frame:
             out += self.link.take_query()
         return out
 
+    def row_bytes(self, y: int) -> int:
+        """Bytes row y takes on the wire (its diff if there is one)."""
+        diff = self.diffs.get(y)
+        return len((self.rows[y] if diff is None else diff[1]).encode())
+
     def diff_from(self, screen: _wire.ScreenRows, changed: list[int]) -> None:
         """Encode the changed rows against the frames the terminal shows there."""
         bases = [(y, screen.shows(y)) for y in changed]
@@ -218,6 +223,7 @@ class HalfBlockCanvas(Widget):
         self._screen_rows = _wire.ScreenRows()  # wire: which frame the terminal shows per row
         self._link: _wire.Wire | None = None  # wire: set on mount (disabled when headless)
         self._marked = False  # wire: the current frame carries the "link busy" mark
+        self._deferred: set[int] = set()  # wire: changed rows not sent yet (over the budget)
         self.live_behind_modal = False
         """Keep updating while another screen covers the canvas (slow, see ``_update``)."""
 
@@ -308,22 +314,40 @@ class HalfBlockCanvas(Widget):
         new = self.frame
         if old is None or old.size != new.size or self.content_offset != (0, 0):
             self._screen_rows.reset()
+            self._deferred = set()
             new.query_row = new.size[1] - 1
             self.refresh()
             if link is not None:
-                link.sent()
+                link.sent(sum(map(len, new.rows)))
             return
         changed = [y for y, (a, b) in enumerate(zip(old.rows, new.rows, strict=True)) if a != b]
-        if changed and link is not None:  # wire: send the changes, then ask for an answer
-            new.diff_from(self._screen_rows, changed)
-            new.query_row = changed[-1]
-            link.sent()
+        if link is not None:  # wire: send a band of the changes, then ask for an answer
+            changed = self._band(new, link, changed)
         lookup = set(changed)  # runs of changed rows, without list scans on the nudge path
         starts = [y for y in changed if y - 1 not in lookup]
         ends = [y + 1 for y in changed if y + 1 not in lookup]
         if changed:
             width = new.size[0]
             self.refresh(*(Region(0, a, width, b - a) for a, b in zip(starts, ends, strict=True)))
+
+    def _band(self, new: Frame, link: _wire.Wire, changed: list[int]) -> list[int]:
+        """Wire: the changed rows to send now, diff-encoded, within the link's byte budget.
+
+        Rows held back by the last band come first in order; those over the budget wait for
+        the next answer (and are then encoded from the newest picture).
+        """
+        changed = sorted(set(changed) | self._deferred)
+        if not changed:
+            return changed
+        new.diff_from(self._screen_rows, changed)
+        costs = [new.row_bytes(y) for y in changed]
+        n = _wire.band(costs, link.budget())
+        self._deferred = set(changed[n:])
+        new.query_row = changed[n - 1]
+        link.sent(sum(costs[:n]))
+        if self._deferred:
+            link.again(self, self._update)
+        return changed[:n]
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
@@ -344,6 +368,7 @@ class HalfBlockCanvas(Widget):
 
     def on_resize(self, event: Resize) -> None:
         self._screen_rows.reset()
+        self._deferred = set()
         self._frame = None
         if self.pixel_size != self._posted_size:
             self._posted_size = self.pixel_size

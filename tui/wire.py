@@ -34,6 +34,8 @@ __all__ = ["QUERY", "ScreenRows", "Wire", "encode_diff_rows", "wire_enabled", "w
 QUERY = "\x1b[6n"  # DSR cursor-position request; the answer is "\x1b[row;colR"
 FIRST_TIMEOUT = 0.5  # s to wait for an answer before the terminal has ever answered
 TIMEOUT = 3.0  # s to wait once it has answered (a slow link's backlog takes seconds)
+BAND_SECONDS = 0.25  # a frame bigger than this much link time goes out in bands of rows
+BAND_MIN = 16384  # bytes: the smallest band
 FALLBACK_QUERY = 0.1  # s after a frame: write the request if no frame row has carried it
 
 
@@ -170,6 +172,16 @@ def encode_diff_rows(
     return [out[r, : lengths[r]].tobytes().decode() for r in range(rows)]
 
 
+def band(costs: list[int], budget: float) -> int:
+    """How many leading rows (byte costs ``costs``) fit in ``budget`` bytes; at least one."""
+    total = 0
+    for n, cost in enumerate(costs):
+        total += cost
+        if n and total > budget:
+            return n
+    return len(costs)
+
+
 # -- what the terminal shows -------------------------------------------------------------
 class ScreenRows:
     """Per canvas row, the frame whose row the terminal shows (None: unknown).
@@ -226,6 +238,8 @@ class Wire:
         self._busy_listeners: list[Callable[[bool], None]] = []
         self.last_rtt: float | None = None
         self._t_query = 0.0
+        self.rate: float | None = None  # link bytes/s, learnt from answers (None: unknown)
+        self._bytes = 0  # bytes of the frame in flight
         self._releasing = False
 
     # state
@@ -255,11 +269,21 @@ class Wire:
         self._waiting[key] = resend
         return True
 
-    def sent(self) -> None:
-        """A canvas frame was handed to the compositor: it is in flight until answered."""
+    def budget(self) -> float:
+        """Bytes the next frame may take: ``BAND_SECONDS`` of the learnt link rate."""
+        return float("inf") if self.rate is None else max(BAND_MIN, self.rate * BAND_SECONDS)
+
+    def again(self, key: object, resend: Callable[[], None]) -> None:
+        """Call ``resend()`` after the next answer (the rest of a frame sent in bands)."""
+        if self.enabled:
+            self._waiting.setdefault(key, resend)
+
+    def sent(self, nbytes: int = 0) -> None:
+        """A canvas frame of ``nbytes`` went to the compositor: in flight until answered."""
         if not self.enabled:
             return
         self.frames_sent += 1
+        self._bytes += nbytes
         if not self.query_due:
             self.query_due = True
             self.in_flight = True
@@ -292,7 +316,10 @@ class Wire:
     def answered(self) -> None:
         """The terminal answered a request: the frame before it has arrived."""
         self.answers_seen += 1
-        self.last_rtt = self._clock() - self._t_query
+        self.last_rtt = rtt = self._clock() - self._t_query
+        if rtt > 0.05 and self._bytes and not self.query_due:  # the link, not the app, was slow
+            rate = self._bytes / rtt
+            self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
         self._release()
 
     def _timed_out(self) -> None:
@@ -308,6 +335,7 @@ class Wire:
             self._timer.stop()
             self._timer = None
         self.in_flight = False
+        self._bytes = 0
         waiting, self._waiting = self._waiting, {}
         if not waiting:
             self._set_busy(False)
