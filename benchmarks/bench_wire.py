@@ -13,6 +13,7 @@ off; off = SYNENS_WIRE=0, the code before diffs and flow control) it reports:
   is the final state (checked by tests/test_wire.py).
 
 Run: python3 benchmarks/bench_wire.py --rate 2 --mode truecolor [--wire off] [--synapses 20]
+[--rtt-ms 50]
 Each run takes 30-90 s; results are appended to benchmarks/results/wire.txt and wire.json.
 """
 
@@ -40,12 +41,12 @@ def settle(link: SlowLink, t0: float) -> float:
     return max(0.0, link.last_change - t0)
 
 
-def run(rate_mbit: float, mode: str, wire: bool, synapses: int, hold: bool) -> dict:
+def run(rate_mbit: float, mode: str, wire: bool, synapses: int, hold: bool, rtt: float) -> dict:
     env = term_env(truecolor=True)
     env["SYNENS_WIRE"] = "1" if wire else "0"
     argv = app_command() + ["--colors", mode, "--save-dir", tempfile.mkdtemp(prefix="bw-")]
-    link = SlowLink(argv, env, rate_mbit * 1e6)
-    out: dict = {"rate_mbit": rate_mbit, "mode": mode, "wire": wire}
+    link = SlowLink(argv, env, rate_mbit * 1e6, rtt=rtt)
+    out: dict = {"rate_mbit": rate_mbit, "mode": mode, "wire": wire, "rtt_ms": rtt * 1e3}
     try:
         link.wait_painted(timeout=120)
         out["first_screen_bytes"] = link.app_bytes
@@ -82,11 +83,15 @@ def main() -> None:
     ap.add_argument("--wire", choices=("on", "off"), default="on",
                     help="off: SYNENS_WIRE=0 (no diffs, no flow control), for comparison")
     ap.add_argument("--synapses", type=int, default=20)
+    ap.add_argument("--rtt-ms", type=float, default=0.0,
+                    help="network round trip added to the terminal's answers (default 0)")
     ap.add_argument("--no-hold", action="store_true", help="skip the one-second hold")
     args = ap.parse_args()
     log(f"{args.rate:g} Mbit/s, {args.mode}, wire {args.wire} ...")
-    r = run(args.rate, args.mode, args.wire == "on", args.synapses, not args.no_hold)
-    line = (f"{args.rate:g} Mbit/s {args.mode:9s} wire {args.wire:3s}: bytes per nudge median "
+    r = run(args.rate, args.mode, args.wire == "on", args.synapses, not args.no_hold,
+            args.rtt_ms / 1e3)
+    rtt = f" rtt {args.rtt_ms:g} ms" if args.rtt_ms else ""
+    line = (f"{args.rate:g} Mbit/s{rtt} {args.mode:9s} wire {args.wire:3s}: bytes per nudge median "
             f"{r['nudge_bytes'] / 1e3:.1f} kB (n={args.synapses}); one -> settled "
             f"{fmt(r['one_settle_s'], 's')}")
     if "hold_settle_s" in r:

@@ -3,8 +3,9 @@
 The installed ``synens-tui`` runs in a pseudo-terminal. A reader thread takes what the app
 writes into a buffer of ``buffer`` bytes (sshd's and TCP's; when it is full the reader stops
 and the app's writes block, as over SSH), and delivers it to the "terminal" at ``rate_bps``.
-Queries are answered only when the link has delivered them: the cursor-position request
-(DSR 6) and Textual's synchronised-output query. Delivered bytes are kept with their times
+Queries are answered only when the link has delivered them, ``rtt`` seconds later (the
+network's round trip): the cursor-position request (DSR 6) and Textual's synchronised-output
+query. Delivered bytes are kept with their times
 and replayed through ``pyte`` (a terminal emulator; too slow to run inline at 10 Mbit/s) to
 read back the screen and find when it last changed. Used by tests/test_wire.py and
 benchmarks/bench_wire.py.
@@ -62,10 +63,12 @@ class SlowLink:
         rows: int = 60,
         buffer: int = 2 << 20,
         tick: float = 0.002,
+        rtt: float = 0.0,
     ) -> None:
         self.cols, self.rows = cols, rows
         self.rate = rate_bps / 8.0  # bytes/s
-        self.cap, self.tick = buffer, tick
+        self.cap, self.tick, self.rtt = buffer, tick, rtt
+        self._answers: list[tuple[float, bytes]] = []  # (due time, bytes) on their way back
         self.t_start = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # child: size the terminal, then become the app
@@ -111,6 +114,8 @@ class SlowLink:
                         self.app_bytes += len(data)
                         self.last_app_write = time.perf_counter()
             now = time.perf_counter()
+            while self._answers and self._answers[0][0] <= now:
+                self._send_back(self._answers.pop(0)[1])
             budget = min(budget + self.rate * (now - t_last), self.rate * 0.02 + 1)
             t_last = now
             n = min(len(self.pending), int(budget))
@@ -134,7 +139,11 @@ class SlowLink:
                     self.answers += query == CPR_QUERY
                 start = i + 1
         self._tail = seen[-16:]
-        if answers and not self.closed:
+        if answers:
+            self._answers.append((time.perf_counter() + self.rtt, answers))
+
+    def _send_back(self, answers: bytes) -> None:
+        if not self.closed:
             try:
                 os.write(self.fd, answers)
             except OSError:

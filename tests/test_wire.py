@@ -414,16 +414,23 @@ def test_bands_and_the_learnt_rate() -> None:
     h = Harness()
     wire = Wire(h.written.append, lambda d, cb: FakeTimer(h.timers, d, cb), clock=lambda: clock[0])
     assert wire.budget() == float("inf")  # nothing learnt yet: whole frames
+    wire.sent(100)
+    wire.take_query()
+    clock[0] = 0.1  # a small frame: 0.1 s is the link's latency, not its rate
+    wire.answered()
+    assert wire.rate is None and wire.min_rtt == pytest.approx(0.1)
+    clock[0] = 0.0
     wire.sent(250_000)
     assert wire.take_query() == QUERY
-    clock[0] = 1.0  # the answer comes a second later: the link carries 250 kB/s
+    clock[0] = 1.1  # the answer comes 1.1 s later: 1 s of transfer, the link carries 250 kB/s
     wire.answered()
     assert wire.rate == pytest.approx(250_000)
     assert wire.budget() == pytest.approx(250_000 * BAND_SECONDS)
     resent: list[int] = []
+    clock[0] = 1.0
     wire.sent(1000)
     wire.again("c", lambda: resent.append(1))  # the rest of the frame, after the answer
     assert wire.take_query() == QUERY
-    clock[0] = 1.01  # a quick answer teaches nothing about the link
+    clock[0] = 1.15  # an answer within the latency teaches nothing about the rate
     wire.answered()
     assert resent == [1] and wire.rate == pytest.approx(250_000)

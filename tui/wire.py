@@ -240,6 +240,7 @@ class Wire:
         self._t_query = 0.0
         self.rate: float | None = None  # link bytes/s, learnt from answers (None: unknown)
         self._bytes = 0  # bytes of the frame in flight
+        self.min_rtt = float("inf")
         self._releasing = False
 
     # state
@@ -317,8 +318,10 @@ class Wire:
         """The terminal answered a request: the frame before it has arrived."""
         self.answers_seen += 1
         self.last_rtt = rtt = self._clock() - self._t_query
-        if rtt > 0.05 and self._bytes and not self.query_due:  # the link, not the app, was slow
-            rate = self._bytes / rtt
+        self.min_rtt = min(self.min_rtt, rtt)  # the round trip without a backlog: latency
+        transfer = rtt - self.min_rtt
+        if transfer > 0.05 and self._bytes and not self.query_due:  # the link's rate showed
+            rate = self._bytes / transfer
             self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
         self._release()
 
