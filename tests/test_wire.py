@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyte
 import pytest
@@ -17,6 +19,8 @@ from synens.tui.wire import (
     band,
     encode_diff_rows,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cells(rng, rows: int, width: int, depth: int, colours: int = 4):
@@ -303,9 +307,18 @@ async def _live(mode: str) -> None:
             await pilot.pause()
             data = "".join(writes)
             diffs += len(__import__("re").findall(r"\x1b\[\d*C", data))
-        assert wire.frames_dropped > 0
+        assert wire.frames_dropped > 0 and wire.busy
+        wire.answered()  # the next frame goes out with the "link busy" mark
+        await pilot.pause()
+        data = "".join(writes)
+        writes.clear()
+        stream.feed(data)
+        assert any("link busy" in line for line in screen.display)
+        for _ in range(data.count(QUERY)):
+            wire.answered()
         await settle()
         assert shows_current() and not wire.busy
+        assert not any("link busy" in line for line in screen.display)
         assert diffs > 0  # unchanged runs were skipped with cursor-forward
         app.notify("a toast over the canvas " * 3, timeout=30)
         await settle()
@@ -395,6 +408,12 @@ def test_slow_link_quick_presses_end_on_the_final_painting(tmp_path) -> None:
         want = direct.painting()
     finally:
         direct.close()
+    from synens.core.files.model import load_model
+
+    edited = load_model(autosave).weights
+    shipped = load_model(ROOT / "assets" / "default.npz").weights
+    moved = np.flatnonzero(edited != shipped)  # no answer leaked into the keys as an edit
+    assert moved.tolist() == [0] and edited[0] - shipped[0] == pytest.approx(30 * 0.05)
     assert len(want) > 200 * 60 // 4 and after.keys() == want.keys()
     got, ref = (np.array([[int(c[i : i + 2], 16) for c in cell for i in (0, 2, 4)]
                           for _, cell in sorted(d.items())]) for d in (after, want))
