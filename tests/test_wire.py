@@ -9,6 +9,7 @@ import pyte
 import pytest
 from reference import encode_diff_row
 from synens.tui.ansi import HALF_BLOCK, encode_rows
+from synens.tui.diff import encode_diff_rows
 from synens.tui.wire import (
     BAND_SECONDS,
     FALLBACK_QUERY,
@@ -17,7 +18,6 @@ from synens.tui.wire import (
     TIMEOUT,
     Wire,
     band,
-    encode_diff_rows,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,7 +350,7 @@ async def _live(mode: str) -> None:
 def test_a_diff_is_written_only_over_its_base() -> None:
     """A row diff goes out only while the terminal shows its base; otherwise the full row."""
     from synens.tui.canvas import encode_frame
-    from synens.tui.wire import ScreenRows
+    from synens.tui.diff import ScreenRows, diff_from, write_row
 
     rng = np.random.default_rng(11)
     pics = [rng.integers(0, 256, (8, 30, 3), dtype=np.uint8) for _ in range(3)]
@@ -362,15 +362,15 @@ def test_a_diff_is_written_only_over_its_base() -> None:
     for f in (f0, f1, f2):
         f.screen = screen
     for y in range(4):
-        assert f0.write_row(y) == f0.rows[y] and screen.shows(y) is f0
-    f2.diff_from(screen, [0, 1, 2, 3])
+        assert write_row(f0, y) == f0.rows[y] and screen.shows(y) is f0
+    diff_from(f2, screen, [0, 1, 2, 3])
     assert set(f2.diffs) == {0, 1, 2, 3}
-    assert f2.write_row(0) == f2.diffs[0][1]  # the terminal shows the base: the diff
+    assert write_row(f2, 0) == f2.diffs[0][1]  # the terminal shows the base: the diff
     screen.written(1, f1)  # something else drew row 1 meanwhile
     screen.lost(2)  # row 2 went out cut (a toast over it)
-    assert f2.write_row(1) == f2.rows[1]
-    assert f2.write_row(2) == f2.rows[2]
-    assert f2.write_row(0) == f2.rows[0]  # already written: a repaint sends it whole
+    assert write_row(f2, 1) == f2.rows[1]
+    assert write_row(f2, 2) == f2.rows[2]
+    assert write_row(f2, 0) == f2.rows[0]  # already written: a repaint sends it whole
     assert all(screen.shows(y) is f2 for y in range(3))
 
 

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from . import diff as _diff
 from . import wire as _wire
 from .ansi import (
     HALF_BLOCK,
@@ -95,7 +96,7 @@ class _FrameStrip(Strip):
         frame = self._frame
         if frame is None or frame.screen is None:
             return super().render(console)
-        return frame.write_row(self._y)
+        return _diff.write_row(frame, self._y)
 
     @property
     def _segments(self) -> list[Segment]:  # type: ignore[override]
@@ -131,45 +132,11 @@ class Frame:
             _FrameStrip((fg[y], bg[y], chars[y], indexed), raw, self.size[0], self, y)
             for y, raw in enumerate(self.rows)
         ]
-        # wire (tui/wire.py): set by the canvas when it tracks what the terminal shows
-        self.screen: _wire.ScreenRows | None = None
+        # wire (tui/diff.py, tui/wire.py): set by the canvas when it tracks what the terminal shows
+        self.screen: _diff.ScreenRows | None = None
         self.link: _wire.Wire | None = None
         self.diffs: dict[int, tuple[Frame, str]] = {}  # row -> (base frame, diff encoding)
         self.query_row = -1  # the row after which the answer request goes out
-
-    def write_row(self, y: int) -> str:
-        """Row y as written to the terminal now: its diff if the terminal shows the base."""
-        screen = self.screen
-        assert screen is not None
-        out = self.rows[y]
-        diff = self.diffs.get(y)
-        if diff is not None and screen.shows(y) is diff[0]:
-            out = diff[1]
-        screen.written(y, self)
-        if y == self.query_row and self.link is not None:
-            out += self.link.take_query()
-        return out
-
-    def row_bytes(self, y: int) -> int:
-        """Bytes row y takes on the wire (its diff if there is one)."""
-        diff = self.diffs.get(y)
-        return len((self.rows[y] if diff is None else diff[1]).encode())
-
-    def diff_from(self, screen: _wire.ScreenRows, changed: list[int]) -> None:
-        """Encode the changed rows against the frames the terminal shows there."""
-        bases = [(y, screen.shows(y)) for y in changed]
-        bases = [(y, b) for y, b in bases if isinstance(b, Frame) and b.size == self.size
-                 and b.indexed == self.indexed]  # fmt: skip
-        if not bases:
-            return
-        ys = [y for y, _ in bases]
-        base = tuple(np.stack([getattr(b, k)[y] for y, b in bases]) for k in ("fg", "bg", "chars"))
-        diffs = _wire.encode_diff_rows(
-            self.fg[ys], self.bg[ys], self.chars[ys], base, self.indexed  # type: ignore[arg-type]
-        )
-        for (y, b), diff in zip(bases, diffs, strict=True):
-            if len(diff) < len(self.rows[y]):
-                self.diffs[y] = (b, diff)
 
 
 def encode_frame(
@@ -220,7 +187,7 @@ class HalfBlockCanvas(Widget):
         self._frame: Frame | None = None
         self._posted_size: tuple[int, int] | None = None
         self._pending = False
-        self._screen_rows = _wire.ScreenRows()  # wire: which frame the terminal shows per row
+        self._screen_rows = _diff.ScreenRows()  # wire: which frame the terminal shows per row
         self._link: _wire.Wire | None = None  # wire: set on mount (disabled when headless)
         self._marked = False  # wire: the current frame carries the "link busy" mark
         self._deferred: set[int] = set()  # wire: changed rows not sent yet (over the budget)
@@ -321,33 +288,18 @@ class HalfBlockCanvas(Widget):
                 link.sent(sum(map(len, new.rows)))
             return
         changed = [y for y, (a, b) in enumerate(zip(old.rows, new.rows, strict=True)) if a != b]
-        if link is not None:  # wire: send a band of the changes, then ask for an answer
-            changed = self._band(new, link, changed)
+        if link is not None:  # wire: send a band of the changes (diffs), then ask for an answer
+            changed, self._deferred = _diff.next_band(
+                new, self._screen_rows, link, changed, self._deferred
+            )
+            if self._deferred:  # the rest of the frame: after the answer
+                link.again(self, self._update)
         lookup = set(changed)  # runs of changed rows, without list scans on the nudge path
         starts = [y for y in changed if y - 1 not in lookup]
         ends = [y + 1 for y in changed if y + 1 not in lookup]
         if changed:
             width = new.size[0]
             self.refresh(*(Region(0, a, width, b - a) for a, b in zip(starts, ends, strict=True)))
-
-    def _band(self, new: Frame, link: _wire.Wire, changed: list[int]) -> list[int]:
-        """Wire: the changed rows to send now, diff-encoded, within the link's byte budget.
-
-        Rows held back by the last band come first in order; those over the budget wait for
-        the next answer (and are then encoded from the newest picture).
-        """
-        changed = sorted(set(changed) | self._deferred)
-        if not changed:
-            return changed
-        new.diff_from(self._screen_rows, changed)
-        costs = [new.row_bytes(y) for y in changed]
-        n = _wire.band(costs, link.budget())
-        self._deferred = set(changed[n:])
-        new.query_row = changed[n - 1]
-        link.sent(sum(costs[:n]))
-        if self._deferred:
-            link.again(self, self._update)
-        return changed[:n]
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
