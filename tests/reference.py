@@ -271,3 +271,62 @@ def dither_diffusion(rgb: np.ndarray) -> np.ndarray:
             err[y + 1, x + 1] += 5 * e
             err[y + 1, x + 1 + d] += e
     return out
+
+
+def _sgr_colour(col, base: int, indexed: bool) -> str:
+    """"38;2;r;g;b" / "48;5;n" for one cell colour (base 38 or 48)."""
+    if indexed:
+        return f"{base};5;{int(col[0])}"
+    return f"{base};2;" + ";".join(str(int(c)) for c in col)
+
+
+def encode_diff_row(fg, bg, chars, bfg, bbg, bchars, indexed: bool) -> str:
+    """One cell row as changes from a base row the terminal shows (see tui/wire.py).
+
+    Cells are painted with SGR for the colours that changed; each maximal run of cells equal
+    to the base is skipped with "CSI n C" ("CSI C" for n = 1) when that is strictly shorter than
+    painting the run from the current SGR state. Ends with "\\x1b[0m".
+    """
+    width = len(chars)
+    key = [(tuple(int(v) for v in fg[x]), tuple(int(v) for v in bg[x])) for x in range(width)]
+    same = [
+        bool(chars[x] == bchars[x] and np.array_equal(fg[x], bfg[x])
+             and np.array_equal(bg[x], bbg[x]))
+        for x in range(width)
+    ]
+    out: list[str] = []
+    state = (None, None)
+
+    def paint(x: int, state):
+        f, b = key[x]
+        codes = []
+        if f != state[0]:
+            codes.append(_sgr_colour(f, 38, indexed))
+        if b != state[1]:
+            codes.append(_sgr_colour(b, 48, indexed))
+        text = ("\x1b[" + ";".join(codes) + "m" if codes else "") + chr(int(chars[x]))
+        return text, (f, b)
+
+    x = 0
+    while x < width:
+        if not same[x]:
+            text, state = paint(x, state)
+            out.append(text)
+            x += 1
+            continue
+        e = x
+        while e < width and same[e]:
+            e += 1
+        run, st = [], state
+        for c in range(x, e):
+            text, st = paint(c, st)
+            run.append(text)
+        n = e - x
+        skip = "\x1b[C" if n == 1 else f"\x1b[{n}C"
+        if len(skip) < len("".join(run).encode()):
+            out.append(skip)
+        else:
+            out.extend(run)
+            state = st
+        x = e
+    return "".join(out) + "\x1b[0m"

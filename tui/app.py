@@ -29,6 +29,7 @@ from .panes import HEADER, StatusBar, SynapseTable, TextLine
 from .screens import CSS, KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
 from .state import SWEEP_DEFAULT, ExplorerState
+from .wire import wire_for  # wire hook: terminal answers (on_cursor_position)
 
 
 class EnsembleScroll(VerticalScroll, can_focus=False):
@@ -158,6 +159,10 @@ class ExplorerApp(App[str | None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
+
+    def on_cursor_position(self, event: events.CursorPosition) -> None:
+        """Wire hook (tui/wire.py): the terminal answered a frame's position request."""
+        wire_for(self).answered()
 
     def _check_size(self, width: int, height: int) -> None:
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 from rich.color import Color, ColorType
@@ -17,6 +17,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from . import diff as _diff
+from . import wire as _wire
 from .ansi import (
     HALF_BLOCK,
     Label,
@@ -29,6 +31,9 @@ from .ansi import (
 from .textual_compat import lazy_strip
 
 __all__ = ["Frame", "HalfBlockCanvas", "encode_frame", "preferred_color_mode"]
+
+_BUSY_MARK = " link busy "  # wire: drawn top-right while frames are being dropped
+
 
 @lru_cache(maxsize=1 << 16)
 def _colour(value: int, indexed: bool) -> Color:
@@ -79,9 +84,25 @@ class Frame:
         self.size = (chars.shape[1], chars.shape[0])  # (columns, rows)
         self.rows = encode_rows(fg, bg, chars, indexed)
         self.strips: list[Strip] = [
-            lazy_strip(_row_segments, (fg[y], bg[y], chars[y], indexed), raw, self.size[0])
+            lazy_strip(_row_segments, (fg[y], bg[y], chars[y], indexed), raw, self.size[0],
+                       partial(self._write_row, y), partial(self._row_cut, y))
             for y, raw in enumerate(self.rows)
         ]
+        # wire (tui/diff.py, tui/wire.py): set by the canvas when it tracks what the terminal shows
+        self.screen: _diff.ScreenRows | None = None
+        self.link: _wire.Wire | None = None
+        self.diffs: dict[int, tuple[Frame, str]] = {}  # row -> (base frame, diff encoding)
+        self.query_row = -1  # the row after which the answer request goes out
+
+    def _write_row(self, y: int) -> str:
+        """What goes out for row y written whole: the raw row, or (wire) its diff when the
+        terminal shows the diff's base row."""
+        return self.rows[y] if self.screen is None else _diff.write_row(self, y)
+
+    def _row_cut(self, y: int) -> None:
+        """Row y goes out as Segments (cut, tinted): the terminal no longer shows it raw."""
+        if self.screen is not None:
+            self.screen.lost(y)
 
 
 def encode_frame(
@@ -132,6 +153,10 @@ class HalfBlockCanvas(Widget):
         self._frame: Frame | None = None
         self._posted_size: tuple[int, int] | None = None
         self._pending = False
+        self._screen_rows = _diff.ScreenRows()  # wire: which frame the terminal shows per row
+        self._link: _wire.Wire | None = None  # wire: set on mount (disabled when headless)
+        self._marked = False  # wire: the current frame carries the "link busy" mark
+        self._deferred: set[int] = set()  # wire: changed rows not sent yet (over the budget)
         self.live_behind_modal = False
         """Keep updating while another screen covers the canvas (slow, see ``_update``)."""
 
@@ -158,11 +183,16 @@ class HalfBlockCanvas(Widget):
         if not (width and height):
             width, height = self._rgb.shape[1], (self._rgb.shape[0] + 1) // 2
         if self._frame is None or self._frame.size != (width, height):
+            mark = _BUSY_MARK if self._link is not None and self._link.busy and width >= 40 else ""
+            self._marked = bool(mark)
             self._frame = encode_frame(
                 self._rgb, self._color_mode, size=(width, height),
-                labels=[*self._labels, (0, height - 1, self._caption)],
+                labels=[*self._labels, (0, height - 1, self._caption),
+                        (width - len(mark), 0, mark)],
                 outline=self._outline, cursor=self._cursor,
             )  # fmt: skip
+            if self._link is not None:  # wire: track rows and carry the answer request
+                self._frame.screen, self._frame.link = self._screen_rows, self._link
         return self._frame
 
     def set_image(self, rgb: np.ndarray) -> None:
@@ -209,13 +239,27 @@ class HalfBlockCanvas(Widget):
         if self._covered() and not self.live_behind_modal:
             self._pending = True
             return
+        link = self._link
+        if link is not None and link.hold(self, self._update):  # wire: a frame is in flight
+            return
         self._pending = False
         old, self._frame = self._frame, None
         new = self.frame
         if old is None or old.size != new.size or self.content_offset != (0, 0):
+            self._screen_rows.reset()
+            self._deferred = set()
+            new.query_row = new.size[1] - 1
             self.refresh()
+            if link is not None:
+                link.sent(sum(map(len, new.rows)))
             return
         changed = [y for y, (a, b) in enumerate(zip(old.rows, new.rows, strict=True)) if a != b]
+        if link is not None:  # wire: send a band of the changes (diffs), then ask for an answer
+            changed, self._deferred = _diff.next_band(
+                new, self._screen_rows, link, changed, self._deferred
+            )
+            if self._deferred:  # the rest of the frame: after the answer
+                link.again(self, self._update)
         lookup = set(changed)  # runs of changed rows, without list scans on the nudge path
         starts = [y for y in changed if y - 1 not in lookup]
         ends = [y + 1 for y in changed if y + 1 not in lookup]
@@ -225,12 +269,24 @@ class HalfBlockCanvas(Widget):
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        link = _wire.wire_for(self.app)
+        if link.enabled:
+            self._link = link
+            link.on_busy(self._busy_changed)
+            self._frame = None
+
+    def _busy_changed(self, busy: bool) -> None:
+        if not busy and self._marked:  # wire: take the "link busy" mark off
+            self._update()
 
     def _screen_changed(self, screen: object) -> None:
+        self._screen_rows.reset()  # another screen may have drawn over the canvas
         if self._pending and not self._covered():
             self._update()
 
     def on_resize(self, event: Resize) -> None:
+        self._screen_rows.reset()
+        self._deferred = set()
         self._frame = None
         if self.pixel_size != self._posted_size:
             self._posted_size = self.pixel_size

@@ -40,16 +40,26 @@ class _LazyStrip(Strip):
     real styled Segments, so covered or clipped widgets stay correct (the slow path).
     """
 
-    __slots__ = ("_source",)
+    __slots__ = ("_source", "_writer", "_on_cut")
 
-    def __init__(self, build: Builder, args: tuple, raw: str, width: int) -> None:
+    def __init__(self, build: Builder, args: tuple, raw: str, width: int,
+                 writer: Callable[[], str] | None = None,
+                 on_cut: Callable[[], None] | None = None) -> None:
         self._source: tuple | None = None
+        self._writer, self._on_cut = None, None
         super().__init__((), width)
         self._source = (build, args)
         self._render_cache = raw
+        self._writer, self._on_cut = writer, on_cut
+
+    def render(self, console: Console) -> str:
+        """The pre-encoded row, or what ``writer`` says to write instead (a diff of it)."""
+        return self._writer() if self._writer is not None else super().render(console)
 
     @property
     def _segments(self) -> list[Segment]:  # type: ignore[override]
+        if self._on_cut is not None:  # the row goes out as Segments: cut, tinted or joined
+            self._on_cut()
         if self._source is not None:
             build, args = self._source
             _SEGMENTS.__set__(self, build(*args))
@@ -99,9 +109,14 @@ PROBE_ERROR: str | None = _probe()
 FAST_PATH: bool = PROBE_ERROR is None
 
 
-def lazy_strip(build: Builder, args: tuple, raw: str, width: int) -> Strip:
+def lazy_strip(build: Builder, args: tuple, raw: str, width: int,
+               writer: Callable[[], str] | None = None,
+               on_cut: Callable[[], None] | None = None) -> Strip:
     """A Strip of ``width`` cells showing ``build(*args)`` (styled Segments); ``raw`` is their
-    ANSI rendering, used as it is on the fast path and ignored on the public one."""
+    ANSI rendering, used as it is on the fast path and ignored on the public one. On the fast
+    path, ``writer()`` (if given) supplies the string written when the row goes out whole, and
+    ``on_cut()`` is called when the row goes out as Segments instead (the wire's diffs,
+    tui/diff.py, use both; the public path never writes a diff)."""
     if FAST_PATH:
-        return _LazyStrip(build, args, raw, width)
+        return _LazyStrip(build, args, raw, width, writer, on_cut)
     return Strip(build(*args), width)
