@@ -51,12 +51,10 @@ class EnsembleScroll(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.app.set_focus(None)
 
     def on_focus(self) -> None:
-        self.border_title = "ensemble · ↑/↓ PgUp/PgDn scroll · esc leaves"
-        self.app.show_tab(self.app.tab)
+        self.border_title = "↑↓ PgUp/PgDn scroll · esc"
 
     def on_blur(self) -> None:
         self.border_title = None
-        self.app.show_tab(self.app.tab)
 
 
 class ExplorerApp(App[str | None]):
@@ -205,8 +203,7 @@ class ExplorerApp(App[str | None]):
         self.tab = tab
         for key, _ in TABS:
             self.query_one(f"#{key}").set_class(key == tab, "-active")
-        ens = self.query_one("#ensemble", EnsembleScroll)
-        self.query_one("#tabs", Static).update(tab_bar(tab, ens.has_focus))
+        self.query_one("#tabs", Static).update(tab_bar(tab))
         if tab == "neuron":
             self.call_after_refresh(self.painter.update_neuron)  # its text width changed
 

@@ -20,12 +20,11 @@ def side_width(width: int) -> int:
     return min(60, max(48, width // 2 - 20))
 
 
-def tab_bar(active: str, focused: bool = False) -> str:
+def tab_bar(active: str) -> str:
     """The narrow layout's tab line (Rich markup): the active tab reversed, then the key."""
     items = [f"[reverse b] {label} [/]" if key == active else f" {label} "
              for key, label in TABS]
-    hint = "  e: scroll" if active == "ensemble" and not focused else ""
-    return "".join(items) + f" [dim]tab{hint}[/dim]"
+    return "".join(items) + " [dim]tab[/dim]"
 
 
 #: The explorer's layout (inline, so no package data is needed).

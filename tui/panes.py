@@ -108,7 +108,10 @@ class SynapseTable(ScrollView, can_focus=False):
         width = self.scrollable_content_region.width
         if not 0 <= s < self.state.n_synapses:
             return Strip.blank(width)
-        text = self.line_text(s).ljust(width)[:width]
+        text = self.line_text(s)
+        if len(text) > width:  # a narrow pane: drop the columns that do not fit whole
+            text = text[: width + 1].rsplit(" ", 1)[0]
+        text = text.ljust(width)[:width]
         if s == self.state.selected:
             style = _SELECTED
         else:
