@@ -129,3 +129,22 @@ def test_ensemble_tab_scrolls_at_80x24(app):
         assert not pane.has_focus
 
     run(app, body, size=(80, 24))
+
+
+def test_help_scrolls_at_80x24_and_closes_on_other_keys(app):
+    from synens.tui.screens import HelpScreen
+    from textual.containers import VerticalScroll
+
+    async def body(pilot):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one(VerticalScroll)
+        await pilot.pause()
+        assert box.max_scroll_y > 0 and box.region.bottom <= 24
+        await pilot.press("pagedown", "end")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and box.scroll_y == box.max_scroll_y
+        await pilot.press("x")
+        assert not isinstance(app.screen, HelpScreen) and not app.state.dirty
+
+    run(app, body, size=(80, 24))

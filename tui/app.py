@@ -68,10 +68,7 @@ class ExplorerApp(App[str | None]):
     CSS = CSS
     TITLE = "synens-tui"
     AUTO_FOCUS = None  # nothing takes the keys at start: e focuses the ensemble pane
-    BINDINGS = [
-        Binding("tab", "next_tab", "", show=False, priority=True),
-        *(Binding(k, a, d or a, show=bool(d)) for k, a, d, _ in KEYMAP),
-    ]
+    BINDINGS = [Binding(k, a, d or a, show=bool(d)) for k, a, d, _ in KEYMAP]
 
     def __init__(
         self,
@@ -227,6 +224,11 @@ class ExplorerApp(App[str | None]):
             and event.key != "q"
         ):
             event.stop()  # behind "Please enlarge" keys do nothing (q still quits)
+            return
+        if (isinstance(event, events.Key) and event.key == "tab" and self.keys.sweeping is None
+                and self.screen is self.screen_stack[0]):
+            event.stop()  # tab switches the side pane (not Textual's focus chain)
+            self.action_next_tab()
             return
         if (
             isinstance(event, events.Key)

@@ -28,6 +28,10 @@ KEYS = """\
 [b]Views[/b]
   1 painting   2 original   3 difference   4 neuron activation
   5 linear change map of the synapse        6 atlas of ensemble parts
+[b]Panes[/b]
+  tab             next side pane (synapses, neuron, ensemble) below 120 columns
+  e               the ensemble pane takes ↑/↓, PgUp/PgDn, home/end to scroll; e or esc
+                  gives the keys back
 [b]Other[/b]
   t               train / stop training         ctrl+s     save as a new model file
   ctrl+p          command palette               ?          this help
@@ -41,22 +45,28 @@ Rectangles are in picture pixels, as `synens-tui report --region x0,y0,x1,y1` ta
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key of the explorer; any key closes it."""
+    """Every key of the explorer; ↑/↓, PgUp/PgDn, home/end scroll it, any other key closes it."""
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll { width: 92; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 92; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; background: $surface; padding: 0 1; }
     """
+    SCROLL = {"up": "scroll_up", "down": "scroll_down", "pageup": "scroll_page_up",
+              "pagedown": "scroll_page_down", "home": "scroll_home", "end": "scroll_end"}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("[b]synens-tui keys[/b]  (any key closes this)\n")
+            yield Static("[b]synens-tui keys[/b]  (↑/↓ PgUp/PgDn scroll; any other key "
+                         "closes this)\n")
             yield Static(KEYS)
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
-        self.dismiss(None)
+        if event.key in self.SCROLL:
+            getattr(self.query_one(VerticalScroll), self.SCROLL[event.key])(animate=False)
+        else:
+            self.dismiss(None)
 
 
 class QuitScreen(ModalScreen[str]):
