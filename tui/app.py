@@ -17,44 +17,20 @@ from synens.core.network.render import IncrementalRenderer
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from .canvas import HalfBlockCanvas
 from .controller import Controller
 from .jobs import Jobs, TrainProgress
-from .layout import CSS, NARROW, TABS, side_width, tab_bar
+from .layout import CSS, NARROW, TABS, EnsembleScroll, side_width, tab_bar
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
 from .replies import install_reply_filter
 from .screens import KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
 from .state import SWEEP_DEFAULT, ExplorerState
-
-
-class EnsembleScroll(VerticalScroll, can_focus=True, inherit_bindings=False):
-    """The scrolling ensemble pane: ``e`` focuses it, then ↑/↓, PgUp/PgDn, home/end scroll
-    it and esc (or ``e``) gives the keys back to the explorer."""
-
-    BINDINGS = [
-        Binding("up,k", "scroll_up", show=False),
-        Binding("down,j", "scroll_down", show=False),
-        Binding("pageup", "page_up", show=False),
-        Binding("pagedown", "page_down", show=False),
-        Binding("home", "scroll_home", show=False),
-        Binding("end", "scroll_end", show=False),
-        Binding("escape", "leave", show=False),
-    ]
-
-    def action_leave(self) -> None:
-        self.app.set_focus(None)
-
-    def on_focus(self) -> None:
-        self.border_title = "↑↓ PgUp/PgDn scroll · esc"
-
-    def on_blur(self) -> None:
-        self.border_title = None
 
 
 class ExplorerApp(App[str | None]):

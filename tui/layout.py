@@ -1,6 +1,9 @@
-"""The explorer's layout at every size: its CSS, the side pane's width, the narrow tabs."""
+"""The explorer's layout at every size: CSS, the side pane's width, tabs, the ensemble pane."""
 
 from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 
 #: Below this many columns the side panes collapse into one pane with tabs.
 NARROW = 120
@@ -57,3 +60,27 @@ CSS = """
 .-too-small TooSmall { display: block; }
 CommandPalette { background: $background; }
 """
+
+
+class EnsembleScroll(VerticalScroll, can_focus=True, inherit_bindings=False):
+    """The scrolling ensemble pane: ``e`` focuses it, then ↑/↓, PgUp/PgDn, home/end scroll
+    it and esc (or ``e``) gives the keys back to the explorer."""
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", show=False),
+        Binding("down,j", "scroll_down", show=False),
+        Binding("pageup", "page_up", show=False),
+        Binding("pagedown", "page_down", show=False),
+        Binding("home", "scroll_home", show=False),
+        Binding("end", "scroll_end", show=False),
+        Binding("escape", "leave", show=False),
+    ]
+
+    def action_leave(self) -> None:
+        self.app.set_focus(None)
+
+    def on_focus(self) -> None:
+        self.border_title = "↑↓ PgUp/PgDn scroll · esc"
+
+    def on_blur(self) -> None:
+        self.border_title = None
