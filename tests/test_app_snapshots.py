@@ -118,3 +118,28 @@ def test_too_small_message(snap_compare, model_path, tmp_path):
 def test_256_colour_mode(snap_compare, model_path, tmp_path):
     """--colors 256: the canvas in xterm-256 colours, and the status bar says so."""
     assert snap_compare(make_app(model_path, tmp_path, "256"), terminal_size=SIZE)
+
+
+# -- the layout at every size (issue 8): the region analysed, so that every pane has content
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 60), (250, 70)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layout_at_size(snap_compare, model_path, tmp_path, size):
+    """Below 120 columns one side pane with tabs (synapses shown), from 120 all three."""
+    assert snap_compare(make_app(model_path, tmp_path), run_before=analyse_region,
+                        terminal_size=size)
+
+
+def test_ensemble_tab_focused_at_80x24(snap_compare, model_path, tmp_path):
+    """e at 80×24: the ensemble tab, focused, scrolled down one page with PgDn."""
+
+    async def before(pilot):
+        await analyse_region(pilot)
+        await pilot.press("e", "pagedown")
+
+    assert snap_compare(make_app(model_path, tmp_path), run_before=before, terminal_size=(80, 24))
+
+
+def test_region_hints_in_the_status_bar_at_80x24(snap_compare, model_path, tmp_path):
+    """Region mode at 80×24: the status bar wraps, keeping the coordinates and the hints."""
+    keys = ["s", "left", "shift+left", "up", "space", "right", "right", "shift+down"]
+    assert snap_compare(make_app(model_path, tmp_path), press=keys, terminal_size=(80, 24))

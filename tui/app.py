@@ -17,23 +17,21 @@ from synens.core.network.render import IncrementalRenderer
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from .canvas import HalfBlockCanvas
 from .controller import Controller
 from .jobs import Jobs, TrainProgress
+from .layout import CSS, NARROW, TABS, EnsembleScroll, side_width, tab_bar
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
-from .screens import CSS, KEYMAP, MIN_SIZE, HelpScreen, TooSmall
+from .replies import install_reply_filter
+from .screens import KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
 from .state import SWEEP_DEFAULT, ExplorerState
 from .wire import wire_for  # wire hook: terminal answers (on_cursor_position)
-
-
-class EnsembleScroll(VerticalScroll, can_focus=False):
-    """The scrolling ensemble pane (never takes the keyboard)."""
 
 
 class ExplorerApp(App[str | None]):
@@ -46,6 +44,7 @@ class ExplorerApp(App[str | None]):
 
     CSS = CSS
     TITLE = "synens-tui"
+    AUTO_FOCUS = None  # nothing takes the keys at start: e focuses the ensemble pane
     BINDINGS = [Binding(k, a, d or a, show=bool(d)) for k, a, d, _ in KEYMAP]
 
     def __init__(
@@ -53,6 +52,7 @@ class ExplorerApp(App[str | None]):
         model: Model,
         *,
         color_mode: str = "truecolor",
+        color_reason: str = "",
         report_dir: str = ".",
         save_dir: str = ".",
         train_to: Path | None = None,
@@ -63,7 +63,10 @@ class ExplorerApp(App[str | None]):
     ) -> None:
         super().__init__()
         self.session = Session(model, analyses or Analyses())
-        self.color_mode = color_mode
+        self.color_mode, self.color_reason = color_mode, color_reason
+        #: The side pane shown below NARROW columns (its tab).
+        self.tab = TABS[0][0]
+        install_reply_filter()  # late terminal replies must not become keys
         self.report_dir, self.save_dir = Path(report_dir), Path(save_dir)
         self.train_to, self.train_seconds = train_to, train_seconds
         self.seed, self.sweep_range = seed, sweep
@@ -79,12 +82,14 @@ class ExplorerApp(App[str | None]):
         with Horizontal(id="main"):
             yield HalfBlockCanvas(self.color_mode, id="canvas")
             with Vertical(id="side"):
-                yield Static(HEADER, id="table-header")
-                yield SynapseTable(self.session.state, id="table")
-                with Horizontal(id="neuron"):
+                yield Static(tab_bar(self.tab), id="tabs")
+                with Vertical(id="synapses", classes="pane -active"):
+                    yield Static(HEADER, id="table-header")
+                    yield SynapseTable(self.session.state, id="table")
+                with Horizontal(id="neuron", classes="pane"):
                     yield HalfBlockCanvas(self.color_mode, id="neuron-map")
                     yield TextLine(id="neuron-text")
-                with EnsembleScroll(id="ensemble"):
+                with EnsembleScroll(id="ensemble", classes="pane"):
                     yield Static(NO_REGION, id="ensemble-text")
         with Horizontal(id="train-row"):
             yield ProgressBar(total=1.0, show_eta=False, id="progress")
@@ -167,8 +172,18 @@ class ExplorerApp(App[str | None]):
     def _check_size(self, width: int, height: int) -> None:
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
-        self.query_one("#side").styles.width = min(60, max(48, width // 2 - 20))
+        self.set_class(width < NARROW, "-narrow")
+        self.query_one("#side").styles.width = side_width(width)
         self.query_one(TooSmall).show_size(width, height)
+
+    def show_tab(self, tab: str) -> None:
+        """Make ``tab`` (a TABS id) the side pane shown below NARROW columns."""
+        self.tab = tab
+        for key, _ in TABS:
+            self.query_one(f"#{key}").set_class(key == tab, "-active")
+        self.query_one("#tabs", Static).update(tab_bar(tab))
+        if tab == "neuron":
+            self.call_after_refresh(self.painter.update_neuron)  # its text width changed
 
     def on_half_block_canvas_pixel_size_changed(
         self, msg: HalfBlockCanvas.PixelSizeChanged
@@ -183,6 +198,19 @@ class ExplorerApp(App[str | None]):
         self.jobs.take_progress()
 
     async def on_event(self, event: events.Event) -> None:
+        if (
+            isinstance(event, events.Key)
+            and self.has_class("-too-small")
+            and self.screen is self.screen_stack[0]
+            and event.key != "q"
+        ):
+            event.stop()  # behind "Please enlarge" keys do nothing (q still quits)
+            return
+        if (isinstance(event, events.Key) and event.key == "tab" and self.keys.sweeping is None
+                and self.screen is self.screen_stack[0]):
+            event.stop()  # tab switches the side pane (not Textual's focus chain)
+            self.action_next_tab()
+            return
         if (
             isinstance(event, events.Key)
             and self.keys.sweeping is not None
@@ -257,6 +285,18 @@ class ExplorerApp(App[str | None]):
     def action_save(self) -> None:
         self.jobs.save()
 
+    def action_next_tab(self) -> None:
+        """tab: the next side pane (below NARROW columns, where they share one place)."""
+        keys = [key for key, _ in TABS]
+        self.set_focus(None)
+        self.show_tab(keys[(keys.index(self.tab) + 1) % len(keys)])
+
+    def action_focus_ensemble(self) -> None:
+        """e: the keyboard scrolls the ensemble pane (e or esc gives it back)."""
+        ens = self.query_one("#ensemble", EnsembleScroll)
+        self.set_focus(None if ens.has_focus else ens)
+        self.show_tab("ensemble")
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -289,10 +329,11 @@ class ExplorerApp(App[str | None]):
         self.keys.select(message.synapse)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """The palette lists the explorer's actions only (Textual's own would bypass the
+        unsaved-edits question), each with its key named as the footer names it."""
         for keys, action, _, title in KEYMAP:
             if title:
-                key = keys.split(",")[0].replace("_square_bracket", " bracket")
+                key = self.get_key_display(Binding(keys.split(",")[0], action))
                 yield SystemCommand(title, f"key: {key}", partial(self.run_action, action))
 
 

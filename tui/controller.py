@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .screens import GotoScreen, QuitScreen
+from .screens import GotoScreen, QuitScreen, StopTrainingScreen
 from .state import RegionCursor
 
 if TYPE_CHECKING:
@@ -229,7 +229,16 @@ class Controller:
     # -- quit --------------------------------------------------------------------------
     def quit(self) -> None:
         app = self.app
-        if app.jobs.trainer is not None:
+        trainer = app.jobs.trainer
+        if trainer is not None and trainer.fresh and app.train_to is not None:
+            def stop(yes: bool | None) -> None:
+                if yes and app.jobs.trainer is trainer:
+                    app.jobs.quit_after_training = True
+                    app.jobs.train()  # stops it; _trained saves what was learnt, then quits
+
+            app.push_screen(StopTrainingScreen(str(app.train_to)), stop)
+            return
+        if trainer is not None:
             app.notify("Training is running: press t to stop it first (its result is kept).")
             return
         if not self.session.dirty:

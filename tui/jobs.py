@@ -46,6 +46,8 @@ class Jobs:
         self.app, self.session, self.painter = app, app.session, app.painter
         self.busy: set[str] = set()
         self.trainer: W.Trainer | None = None
+        #: Set when q stopped a first training: quit once its result is saved.
+        self.quit_after_training = False
         #: How ``t`` trains on: L-BFGS until stopped (or converged).
         self.continue_config = TrainConfig(seed=seed, seconds=24 * 3600.0, adam_share=0.0)
 
@@ -271,6 +273,10 @@ class Jobs:
         d.edited(edit)
         d.paint()
         d.update_status()
+        if self.quit_after_training:  # q stopped the first training: quit once it is saved
+            self.quit_after_training = False
+            if result is not None and s.model.path and not s.dirty:
+                self.app.exit(f"trained model saved to {s.model.path}")
 
     def _save_trained(self, result: TrainResult) -> None:
         """Save a freshly trained network (PICTURE launch) next to ``train_to``, never over

@@ -158,10 +158,11 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     model, train_to = open_target(args)
     # Colour hook (issue 8): --colors, SYNENS_COLORS, COLORTERM, TERM, tmux, then the terminal's
     # own answers (DECRQSS / XTGETTCAP, at most 100 ms); the reason is for the status bar.
-    mode, _colour_reason = detect_colour_mode(args.colors)
+    mode, colour_reason = detect_colour_mode(args.colors)
     app = app_class(
         model,
         color_mode=mode,
+        color_reason=colour_reason,
         report_dir=report_dir,
         save_dir=save_dir,
         train_to=train_to,

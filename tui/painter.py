@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from . import frames, views
 from .canvas import HalfBlockCanvas
-from .panes import StatusBar, TextLine, ensemble_text, neuron_text, status_text
+from .panes import StatusBar, TextLine, ensemble_text, neuron_text, status_fields
 from .state import MAX_INCREMENTAL, Edit, Layout
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ class Painter:
 
     def update_neuron(self) -> None:
         st, r = self.session.state, self.session.renderer
-        self.app.query_one("#neuron-text", TextLine).show(neuron_text(st, 38))
+        line = self.app.query_one("#neuron-text", TextLine)
+        line.show(neuron_text(st, line.content_size.width or 38))
         small = self.app.query_one("#neuron-map", HalfBlockCanvas)
         if r is None:
             return
@@ -120,10 +121,10 @@ class Painter:
     def update_status(self) -> None:
         s = self.session
         name = Path(s.model.path).name if s.model.path else "(new model)"
-        text = status_text(s.state, model=name, rmse_now=s.rmse_now,
-                           rmse_trained=s.rmse_trained, color_mode=self.app.color_mode,
-                           extra=self.extra)
-        self.app.query_one(StatusBar).show(text)
+        fields = status_fields(s.state, model=name, rmse_now=s.rmse_now,
+                               rmse_trained=s.rmse_trained, color_mode=self.app.color_mode,
+                               color_reason=self.app.color_reason, extra=self.extra)
+        self.app.query_one(StatusBar).show(fields)
 
     def update_ensemble(self) -> None:
         """The ensemble pane: the region's analysis, marked stale when the weights changed

@@ -33,6 +33,17 @@ def synapse_label(topo: Topology, s: int) -> str:
     return f"{topo.source_name(s)}→{int(topo.dst[s])}"
 
 
+def change_text(d: float) -> str:
+    """The table's change column for d = weight - trained: '·' untouched, '0' when nudged back
+    within NO_EDIT_TOL (not an edit), a tiny edit in e-notation (never '-0.0000'), else
+    signed with 4 decimals."""
+    if d == 0.0:
+        return "·"
+    if abs(d) <= NO_EDIT_TOL:
+        return "0"
+    return f"{d:+.0e}" if abs(d) < 5e-5 else f"{d:+.4f}"
+
+
 class SynapseTable(ScrollView, can_focus=False):
     """All synapses, one line each (only visible lines are drawn); the selection is reversed.
 
@@ -69,7 +80,7 @@ class SynapseTable(ScrollView, can_focus=False):
         w, d = float(st.weights[s]), float(st.weights[s] - st.trained[s])
         inf = "" if self.influence is None else f"{self.influence[s]:8.4f}"
         mark = _MEMBER[self.members[s]] if s in self.members else " "
-        change = f"{d:+8.4f}" if abs(d) > NO_EDIT_TOL else "       ·"
+        change = f"{change_text(d):>8s}"
         return f"{s:4d} {synapse_label(self.state.topo, s):<11s}{w:+8.3f} {change} {inf} {mark}"
 
     def follow(self) -> None:
@@ -97,7 +108,10 @@ class SynapseTable(ScrollView, can_focus=False):
         width = self.scrollable_content_region.width
         if not 0 <= s < self.state.n_synapses:
             return Strip.blank(width)
-        text = self.line_text(s).ljust(width)[:width]
+        text = self.line_text(s)
+        if len(text) > width:  # a narrow pane: drop the columns that do not fit whole
+            text = text[: width + 1].rsplit(" ", 1)[0]
+        text = text.ljust(width)[:width]
         if s == self.state.selected:
             style = _SELECTED
         else:
@@ -160,40 +174,73 @@ def ensemble_text(ens: RegionEnsemble, top: int = 12) -> Text:
     return out
 
 
-def status_text(
+def _field(long: str, short: str | None = None, style: str = "") -> tuple[Text, Text]:
+    return Text(long, style=style), Text(long if short is None else short, style=style)
+
+
+def status_fields(
     state: ExplorerState,
     *,
     model: str,
     rmse_now: float,
     rmse_trained: float,
     color_mode: str,
+    color_reason: str = "",
     extra: str = "",
-) -> Text:
-    """One status line: model, colour mode, unsaved marker, RMSE now/trained, view, step,
-    region, then ``extra`` (mode hints; the end of the line is what a narrow terminal cuts)."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(f" {model} ", style="bold")
+) -> list[tuple[Text, Text]]:
+    """The status bar's fields, each as (long, short) Text: model, colour mode (in 256 mode
+    with the reason and how to force 24-bit), unsaved marker, RMSE now/trained, view, step,
+    region or selection, then ``extra`` (mode hints). StatusBar wraps them whole."""
+    fields = [_field(model, style="bold")]
     if color_mode == "256":
-        out.append("│ 256 colours (--colors truecolor forces 24-bit) ", style="bold red")
+        why = color_reason.split(";")[0].strip()
+        why = "" if not why or why.startswith("--colors") else why
+        fields.append(_field(
+            f"256 colours ({why + '; ' if why else ''}--colors truecolor forces 24-bit)",
+            f"256 colours ({why[:22] + '; ' if why else ''}--colors truecolor)", "bold red"))
     else:
-        out.append(f"│ {color_mode} ", style="bold")
+        fields.append(_field(color_mode, style="bold"))
     if state.dirty:
-        out.append("│ ● unsaved ", style="bold yellow")
+        fields.append(_field("● unsaved", style="bold yellow"))
     trained = "not yet" if np.isnan(rmse_trained) else f"{rmse_trained:.4f}"
-    out.append(f"│ RMSE {rmse_now:.4f} (trained {trained}) ")
-    out.append(f"│ view {state.view} {VIEWS[state.view - 1]} ")
-    out.append(f"│ step {state.step:g} ")
+    fields.append(_field(f"RMSE {rmse_now:.4f} (trained {trained})",
+                         f"RMSE {rmse_now:.4f}/{trained}"))
+    fields.append(_field(f"view {state.view} {VIEWS[state.view - 1]}", f"view {state.view}"))
+    fields.append(_field(f"step {state.step:g}"))
     if state.cursor is not None:
         c = state.cursor
         rect = c.rect()
         where = f"{c.x},{c.y}" if rect is None else ",".join(map(str, rect))
-        out.append(f"│ selecting {where} ", style="bold cyan")
+        fields.append(_field(f"selecting {where}", f"sel {where}", "bold cyan"))
     else:
         region = "none" if state.region is None else ",".join(map(str, state.region))
-        out.append(f"│ region {region} ")
+        fields.append(_field(f"region {region}"))
     if extra:
-        out.append(f"│ {extra}", style="bold magenta")
-    return out
+        fields.append(_field(extra, style="bold magenta"))
+    return fields
+
+
+def pack_fields(fields: list[Text], width: int) -> list[Text]:
+    """Lay ``fields`` out in lines of at most ``width`` cells, joined by " │ ", never
+    splitting a field across lines (one wider than a line is cut with an ellipsis)."""
+    lines: list[Text] = []
+    line = Text()
+    for field in fields:
+        part = field.copy()
+        part.truncate(max(1, width - 2), overflow="ellipsis")
+        if line.cell_len and line.cell_len + 3 + part.cell_len > width - 1:
+            lines.append(line)
+            line = Text()
+        line.append(" │ " if line.cell_len else " ")
+        line.append_text(part)
+    if line.cell_len:
+        lines.append(line)
+    return lines or [Text()]
+
+
+def status_text(state: ExplorerState, **kwargs) -> Text:
+    """The status fields on one line (long forms): for logs and tests."""
+    return Text(" │ ").join(long for long, _ in status_fields(state, **kwargs))
 
 
 class TextLine(Widget):
@@ -214,7 +261,36 @@ class TextLine(Widget):
         return self.text
 
 
-class StatusBar(TextLine):
-    """The one-line status bar under the canvas."""
+class StatusBar(Widget):
+    """The status bar under the canvas: its fields wrap onto more lines rather than being
+    cut off (long forms while they fit in MAX_LINES lines, else the short forms)."""
 
     DEFAULT_CSS = "StatusBar { height: 1; background: $panel; }"
+    MAX_LINES = 2
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fields: list[tuple[Text, Text]] = []
+        self.lines: list[Text] = [Text()]
+
+    def show(self, fields: list[tuple[Text, Text]]) -> None:
+        if [(a.plain, b.plain) for a, b in fields] != [(a.plain, b.plain) for a, b in self.fields]:
+            self.fields = fields
+            self._fit(self.size.width)
+
+    def _fit(self, width: int) -> None:
+        if width <= 0:
+            return
+        lines = pack_fields([long for long, _ in self.fields], width)
+        if len(lines) > self.MAX_LINES:
+            lines = pack_fields([short for _, short in self.fields], width)
+        self.lines = lines
+        if self.styles.height is None or self.styles.height.value != len(lines):
+            self.styles.height = len(lines)
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def render(self) -> Text:
+        return Text("\n").join(self.lines)

@@ -28,6 +28,10 @@ KEYS = """\
 [b]Views[/b]
   1 painting   2 original   3 difference   4 neuron activation
   5 linear change map of the synapse        6 atlas of ensemble parts
+[b]Panes[/b]
+  tab             next side pane (synapses, neuron, ensemble) below 120 columns
+  e               the ensemble pane takes ↑/↓, PgUp/PgDn, home/end to scroll; e or esc
+                  gives the keys back
 [b]Other[/b]
   t               train / stop training         ctrl+s     save as a new model file
   ctrl+p          command palette               ?          this help
@@ -41,26 +45,33 @@ Rectangles are in picture pixels, as `synens-tui report --region x0,y0,x1,y1` ta
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key of the explorer; any key closes it."""
+    """Every key of the explorer; ↑/↓, PgUp/PgDn, home/end scroll it, any other key closes it."""
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll { width: 92; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 92; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; background: $surface; padding: 0 1; }
     """
+    SCROLL = {"up": "scroll_up", "down": "scroll_down", "pageup": "scroll_page_up",
+              "pagedown": "scroll_page_down", "home": "scroll_home", "end": "scroll_end"}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("[b]synens-tui keys[/b]  (any key closes this)\n")
+            yield Static("[b]synens-tui keys[/b]  (↑/↓ PgUp/PgDn scroll; any other key "
+                         "closes this)\n")
             yield Static(KEYS)
 
     def on_key(self, event: events.Key) -> None:
         event.stop()
-        self.dismiss(None)
+        if event.key in self.SCROLL:
+            getattr(self.query_one(VerticalScroll), self.SCROLL[event.key])(animate=False)
+        else:
+            self.dismiss(None)
 
 
 class QuitScreen(ModalScreen[str]):
-    """Asks before quitting with unsaved edits: 'discard', 'keep' (autosave) or 'cancel'."""
+    """Asks before quitting with unsaved edits: 'discard' (y), 'keep' (n: autosave) or
+    'cancel' (esc). The question is the one y/n answer: discard the edits?"""
 
     DEFAULT_CSS = """
     QuitScreen { align: center middle; background: $background; }
@@ -68,22 +79,58 @@ class QuitScreen(ModalScreen[str]):
         background: $surface; padding: 1 2; }
     """
     BINDINGS = [
-        Binding("y", "choose('discard')", "yes, discard"),
-        Binding("n", "choose('keep')", "no, keep them"),
-        Binding("escape", "choose('cancel')", "cancel"),
+        Binding("y", "choose('discard')", "yes: discard, quit"),
+        Binding("n", "choose('keep')", "no: keep, quit"),
+        Binding("escape", "choose('cancel')", "don't quit"),
     ]
+
+    def __init__(self, keep_in: str = "an autosave file") -> None:
+        super().__init__()
+        self.keep_in = keep_in
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                "[b]You have unsaved edits.[/b]\n\nDiscard them and quit?\n\n"
-                "  [b]y[/b]  yes, discard the edits and quit\n"
-                "  [b]n[/b]  no: keep them in an autosave file, then quit\n"
-                "  [b]esc[/b] stay in the explorer",
+                "[b]Quitting with unsaved edits.[/b]\n\nDiscard the edits?\n\n"
+                "  [b]y[/b]    yes: discard them and quit\n"
+                f"  [b]n[/b]    no: keep them in {self.keep_in}, then quit\n"
+                "  [b]esc[/b]  don't quit: stay in the explorer",
                 id="question",
             )
 
     def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class StopTrainingScreen(ModalScreen[bool]):
+    """q while a picture is first trained: stop, save what was learnt and quit (y), or go
+    on training (n, esc)."""
+
+    DEFAULT_CSS = """
+    StopTrainingScreen { align: center middle; background: $background; }
+    StopTrainingScreen > Vertical { width: 64; height: auto; border: thick $warning;
+        background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [
+        Binding("y", "choose(True)", "yes: stop, save, quit"),
+        Binding("n,escape", "choose(False)", "no: keep training"),
+    ]
+
+    def __init__(self, save_to: str) -> None:
+        super().__init__()
+        self.save_to = save_to
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                "[b]Stop training and quit?[/b]\n\n"
+                f"  [b]y[/b]      yes: stop, save what has been learnt to {self.save_to}, "
+                "then quit\n"
+                "  [b]n[/b], [b]esc[/b]  no: keep training",
+                id="question",
+            )
+
+    def action_choose(self, choice: bool) -> None:
         self.dismiss(choice)
 
 
@@ -96,6 +143,7 @@ class GotoScreen(ModalScreen[int | None]):
         background: $surface; padding: 0 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "cancel")]
+    AUTO_FOCUS = "#goto"
 
     def __init__(self, n_synapses: int) -> None:
         super().__init__()
@@ -139,28 +187,10 @@ class TooSmall(Static):
         )
 
 
-#: The explorer's layout (inline, so no package data is needed).
-CSS = """
-#main { height: 1fr; }
-#canvas { width: 1fr; height: 1fr; }
-#side { width: 56; height: 1fr; border-left: vkey $primary; }
-#table-header { height: 1; background: $primary 30%; text-style: bold; }
-#table { height: 1fr; min-height: 4; }
-#neuron { height: 10; border-top: hkey $primary; }
-#neuron-map { width: 20; height: 9; }
-#neuron-text { width: 1fr; height: 9; padding-left: 1; }
-#ensemble { height: 1fr; min-height: 3; border-top: hkey $primary; }
-#train-row { height: 1; display: none; }
-#train-row.-on { display: block; }
-#progress { width: 40; }
-#train-label { width: 1fr; }
-.-too-small #main, .-too-small #status, .-too-small Footer, .-too-small #train-row {
-    display: none; }
-.-too-small TooSmall { display: block; }
-"""
-
 #: (keys, action, footer label or "" to hide it, command palette title)
 KEYMAP = [
+    ("question_mark", "help", "help", "Help: every key"),  # first: the footer keeps them
+    ("q", "quit", "quit", "Quit"),  # at every width (it cuts from the right)
     ("up,k", "up(1)", "", "Previous synapse"),
     ("down,j", "down(1)", "", "Next synapse"),
     ("shift+up,K", "up(8)", "", "Region cursor up 8 px"),
@@ -186,11 +216,10 @@ KEYMAP = [
     ("enter", "confirm", "", "Region: analyse the rectangle"),
     ("escape", "cancel", "", "Leave region mode or the coordinated move"),
     ("c", "coord", "move", "Coordinated move along the top direction"),
+    ("e", "focus_ensemble", "", "Ensemble pane: focus it (↑/↓, PgUp/PgDn scroll; esc leaves)"),
     ("d", "dump", "dump", "Dump the ensemble report to a .txt file"),
     ("t", "train", "train", "Train / stop training"),
     ("ctrl+s", "save", "save", "Save the weights as a new model file"),
-    ("question_mark", "help", "help", "Help: every key"),
-    ("q", "quit", "quit", "Quit"),
     *[
         (str(i), f"view({i})", "", f"View {i}: {name}")
         for i, name in enumerate(
