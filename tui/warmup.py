@@ -121,8 +121,8 @@ class Warmup:
     ``on_stage(index, stage)`` is called (in the thread) after each; ``error``: the first
     exception a stage raised (later stages still run; the kernels then compile on use).
 
-    After the first ``hold`` stages it waits for ``go()`` (the app calls it once its first
-    painting is out), so that compiling does not slow the app's own start-up.
+    After the first ``hold`` stages (0: no wait) it waits for ``go()`` (the app calls it once
+    its first painting is out), so that compiling does not slow the app's own start-up.
     """
 
     def __init__(self, on_stage: Callable[[int, Stage], None] | None = None,
@@ -167,7 +167,7 @@ class Warmup:
 
     def _run(self) -> None:
         for i, stage in enumerate(self.stages):
-            if i == self.hold:
+            if self.hold and i == self.hold:
                 self._go.wait()
             t0 = time.perf_counter()
             try:
