@@ -51,8 +51,34 @@ def cold_run(model_path: Path, timeout: float = 90.0) -> dict:
     return out
 
 
+#: The issue's targets (seconds): a first frame or the compiling screen, the first nudge.
+COLD_TARGETS = {"first_output": 2.0, "nudge_paint": 5.0}
+
+
 def cold_runs(model_path: Path, n: int) -> list[dict]:
     return [cold_run(model_path) for _ in range(n)]
+
+
+def cold_lines(runs: list[dict]) -> list[str]:
+    """The report's lines for ``runs`` (medians, each run's value in brackets)."""
+    from common import fmt, median
+
+    def show(key: str) -> str:
+        values = [r[key] for r in runs]
+        mark = ""
+        if key in COLD_TARGETS:
+            ok = median(values) <= COLD_TARGETS[key]
+            mark = f" (target <= {COLD_TARGETS[key]:g} s: {'ok' if ok else 'MISSED'})"
+        return f"median {fmt(median(values), 's')} ({', '.join(fmt(v, 's') for v in values)}){mark}"
+
+    return [
+        f"cold start, empty Numba cache, {len(runs)} runs:",
+        f"  process start -> first output (the compiling-kernels line): {show('first_output')}",
+        f"  process start -> first painted frame: {show('first_frame')}",
+        f"  first nudge (→ 0.3 s after that frame) -> first frame after the key: "
+        f"{show('nudge_response')}",
+        f"  first nudge -> the canvas frame with the new painting: {show('nudge_paint')}",
+    ]
 
 
 if __name__ == "__main__":  # quick look: python benchmarks/cold_tui.py

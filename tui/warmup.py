@@ -181,7 +181,7 @@ class Warmup:
 
 
 def wait_for(warmup: Warmup, name: str, stream: TextIO = sys.stderr,
-             quiet: float = 0.3) -> None:
+             quiet: float = 0.1) -> None:
     """Wait until stage ``name`` is compiled. After ``quiet`` seconds (a cold cache) show
     "compiling kernels, first run only" with the stage and the seconds so far on ``stream``
     (a terminal only), updated 4 times a second, and clear it when done."""
