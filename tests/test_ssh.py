@@ -3,8 +3,10 @@
 A throw-away sshd (temp host key, temp authorized key, a free loopback port) that accepts no
 environment, so COLORTERM is not forwarded, as with a stock sshd. Twice:
 * in a pty whose fake terminal answers the colour queries like xterm: true colour is chosen;
-* inside tmux: 256 colours with the hint unless tmux reports RGB for its client; and every
-  key of the README's key table is sent and must change the screen (read with capture-pane).
+* inside tmux (250x60): 256 colours with the hint unless tmux reports RGB for its client;
+  every key of the README's key table is sent, and each must have a visible effect on the
+  screen read back with capture-pane (a given text shown or gone, else any change); then q
+  must end the app.
 Skipped, with the reason, where sshd cannot run (CI installs openssh-server).
 """
 
@@ -23,9 +25,10 @@ import time
 from pathlib import Path
 
 import pytest
+import test_tmux
 from app_fixtures import installed_script, small_model
 from test_termcaps import XTERM
-from test_tmux import COLS, ROWS, Tmux
+from test_tmux import COLS, ROWS, SGR, Tmux
 
 SSHD = shutil.which("sshd") or next((p for p in ("/usr/sbin/sshd",) if os.path.exists(p)), None)
 SSH, KEYGEN, TMUX = shutil.which("ssh"), shutil.which("ssh-keygen"), shutil.which("tmux")
@@ -166,24 +169,46 @@ def test_over_ssh_an_xterm_answering_terminal_gets_truecolor(sshd, tmp_path):
 
 
 # Every key of the README's table, as tmux send-keys names, in an order where each changes
-# what the screen shows (a run of keys is one step; the last key's effect is what is checked).
-KEYS = [
-    ["Down"], ["Up"], ["j"], ["k"], ["PageDown"], ["PageUp"], ["g"], ["Escape"], ["n"], ["N"],
-    ["Right"], ["Left"], ["l"], ["h"], ["S-Right"], ["S-Left"], ["L"], ["H"], ["]"], ["["],
-    ["l"], ["0"], ["l"], ["j"], ["l"], ["R"], ["u"], ["C-r"], ["w"], ["Escape"],
-    ["2"], ["3"], ["4"], ["5"], ["6"], ["1"],
-    ["s"], ["Right"], ["Down"], ["S-Right"], ["S-Down"], ["K"], ["J"], ["Space"],
-    ["S-Right", "S-Right", "S-Down"], ["Enter"], ["c"], ["Right"], ["Left"], ["Escape"], ["d"],
-    ["t"], ["t"], ["C-s"], ["?"], ["Escape"], ["C-p"], ["Escape"], ["q"],
-]
+# the screen: (keys, what must then show, "!text": what must then be gone; None: any change).
+KEYS: list[tuple[list[str], str | None]] = [
+    (["Down"], None), (["Up"], None), (["j"], None), (["k"], None), (["PageDown"], None),
+    (["PageUp"], None), (["g"], "Go to synapse"), (["Escape"], "!Go to synapse"),
+    (["n"], None), (["N"], None), (["Right"], "unsaved"), (["Left"], None), (["l"], None),
+    (["h"], None), (["S-Right"], None), (["S-Left"], None), (["L"], None), (["H"], None),
+    (["]"], "step 0.1 "), (["["], "step 0.05 "), (["l"], None), (["0"], None), (["l"], None),
+    (["j"], None), (["l"], None), (["R"], "!unsaved"), (["u"], "unsaved"), (["C-r"], "!unsaved"),
+    (["l"], "unsaved"), (["w"], "sweep w["), (["Escape"], "!sweep w["),
+    (["2"], "view 2"), (["3"], "view 3"), (["4"], "view 4"), (["5"], "view 5"),
+    (["6"], "view 6"), (["1"], "view 1"), (["s"], "selecting"), (["Right"], None),
+    (["Down"], None), (["S-Right"], None), (["S-Down"], None), (["K"], None), (["J"], None),
+    (["Space"], None), (["S-Right", "S-Right", "S-Down"], None), (["Enter"], "!No region yet"),
+    (["c"], "along the top move"), (["Right"], "move t = +"), (["Left"], "move t = +0.000"),
+    (["Escape"], "!move t ="), (["d"], "Report for"),
+    (["t"], "epoch"), (["t"], "stopped"), (["C-s"], "Saved the weights"), (["?"], None),
+    (["Escape"], None), (["C-p"], None), (["Escape"], None),
+]  # then q: the weights were just saved, so it quits at once
+
+
+def strip(screen: str) -> str:
+    """The text of a capture-pane -e screen without its colour changes."""
+    return SGR.sub("", screen)
+
+
+def shown(expect: str | None, before: str):
+    """The predicate on a capture-pane -e screen for one step of KEYS."""
+    if expect is None:
+        return lambda screen: screen != before
+    if expect.startswith("!"):
+        return lambda screen: expect[1:] not in strip(screen)
+    return lambda screen: expect in strip(screen)
 
 
 def settled(term: Tmux, timeout: float = 5.0) -> str:
-    """The screen once two captures 0.2 s apart agree (or after ``timeout``)."""
-    last, deadline = term.screen(), time.monotonic() + timeout
+    """The screen with its colours once two captures 0.2 s apart agree (or after ``timeout``)."""
+    last, deadline = term.screen(True), time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        now = term.screen()
+        now = term.screen(True)
         if now == last:
             return now
         last = now
@@ -191,7 +216,9 @@ def settled(term: Tmux, timeout: float = 5.0) -> str:
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed (.ci/run installs it)")
-def test_over_ssh_in_tmux_every_key_arrives(sshd, tmp_path):
+def test_over_ssh_in_tmux_every_key_arrives(sshd, tmp_path, monkeypatch):
+    monkeypatch.setattr(test_tmux, "COLS", 250)  # wide enough for the whole status bar
+    monkeypatch.setattr(test_tmux, "ROWS", 60)
     command = [shutil.which("env") or "env", "-u", "TMUX",
                *(f"'{a}'" for a in sshd.ssh(remote_app(tmp_path)))]
     term = Tmux(command, tmp_path, {"TERM": "xterm-256color"})
@@ -202,26 +229,25 @@ def test_over_ssh_in_tmux_every_key_arrives(sshd, tmp_path):
             assert "│ truecolor" in screen
         else:  # no client attached: tmux knows no features, the terminal answers no query
             assert "256 colours (--colors truecolor" in screen
-        for keys in KEYS:
+        for keys, expect in KEYS:
             before = settled(term)
             term.keys(*keys)
-            after = term.wait_for(lambda s, b=before: s != b, timeout=60)
-            assert after != before, keys
-            if keys == ["Enter"]:  # the analysis runs in a worker; wait for its answer
-                term.wait_for(lambda s: "analysing" not in s, timeout=120)
-            if keys == ["t"] and "training" in after:
-                term.wait_for(lambda s: "epoch" in s, timeout=60)
-        term.wait_for(lambda s: "discard" in s, timeout=30)  # the quit dialog (unsaved edits)
-        term.keys("y")
+            want = shown(expect, before)
+            try:
+                term.wait_for(want, timeout=60, escapes=True)
+            except AssertionError as err:
+                raise AssertionError(f"no effect of {keys} ({expect}): {err}") from None
+        term.keys("q")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if "RMSE" not in term.screen():
-                    break
-            except subprocess.CalledProcessError:  # the pane, and the session, have ended
+                screen = term.screen()
+            except subprocess.CalledProcessError:  # the app, ssh, the pane and tmux ended
                 break
+            if "discard" in screen:  # the quit dialog: unsaved edits
+                term.keys("y")
             time.sleep(0.2)
         else:
-            raise AssertionError("the app did not quit on q, y")
+            raise AssertionError(f"the app did not quit on q: {term.screen()}")
     finally:
         term.close()
