@@ -165,3 +165,47 @@ def test_precompile_fills_the_cache_so_a_warm_start_compiles_nothing(tmp_path):
     result = json.loads(warm.stdout.strip().splitlines()[-1])
     assert result["misses"] == {}, f"compiled again after --precompile: {result['misses']}"
     assert result["hits"] >= 10
+
+
+def test_keys_while_kernels_compile_answer_at_once(model_path, tmp_path, monkeypatch):
+    """The nudge stage is held (its kernel 'compiling'): → still updates the weight, the
+    table, the painting (full re-render) and shows the compiling mark; the mark goes when
+    the stages are done."""
+    from app_fixtures import run
+    from synens.tui.app import ExplorerApp
+
+    release = threading.Event()
+    fake = (Stage("paint", "painting", lambda: None),
+            Stage("nudge", "nudge", lambda: release.wait(30)),
+            Stage("training", "training", lambda: None))
+    warm = Warmup(stages=fake).start()
+    assert warm.wait("paint", 5)
+    app = ExplorerApp(load_model(model_path), report_dir=str(tmp_path), save_dir=str(tmp_path),
+                      warmup=warm)
+
+    def no_nudge(*args):
+        raise AssertionError("the incremental kernel ran before it was compiled")
+
+    monkeypatch.setattr(K, "_nudge", no_nudge)
+
+    async def body(pilot):
+        before = app.state.weights[0]
+        await pilot.press("right")
+        assert app.state.weights[0] == pytest.approx(before + app.state.step)
+        assert app.table._shown == 0 and app.session.dirty
+        assert "compiling kernels 1/3" in app.canvas._caption
+        want = render(app.model.topo, app.state.weights, *app.renderer.size)
+        np.testing.assert_allclose(app.renderer.image(), want, atol=1e-5)
+        monkeypatch.undo()
+        release.set()
+        assert warm.wait("training", 5)
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if "compiling" not in app.canvas._caption:
+                break
+        assert "compiling" not in app.canvas._caption
+        await pilot.press("right")  # now the incremental path
+        want = render(app.model.topo, app.state.weights, *app.renderer.size)
+        np.testing.assert_allclose(app.renderer.image(), want, atol=1e-4)
+
+    run(app, body)
