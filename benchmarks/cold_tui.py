@@ -81,10 +81,7 @@ def cold_lines(runs: list[dict]) -> list[str]:
     ]
 
 
-if __name__ == "__main__":  # quick look: python benchmarks/cold_tui.py
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __name__ == "__main__":  # one quick run: python benchmarks/cold_tui.py
     from bench_tui import default_model
 
-    print(cold_run(default_model()), os.getloadavg()[0])
+    print(cold_run(default_model()), f"load {os.getloadavg()[0]:.2f}")
