@@ -7,7 +7,10 @@ Run: python benchmarks/bench_tui.py [--model MODEL.npz] [--presses 200] [--start
 * nudge latency (pty): the installed app in a pseudo-terminal, key byte written -> the
   synchronised-output frame holding the canvas read back from the terminal;
 * frame build: painting -> uint8 -> canvas frame (raw ANSI rows) for 200x120 pixels;
-* warm start: process start -> first painted frame on the pty (median of --starts runs).
+* warm start: process start -> first painted frame on the pty (median of --starts runs);
+* cold start (--cold N runs, each with an empty NUMBA_CACHE_DIR): first output, first painted
+  frame, and the first nudge's response and painting (see cold_tui.py).
+  ``--cold 3 --only-cold`` measures just that.
 """
 
 from __future__ import annotations
@@ -269,10 +272,26 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=default_model())
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--cold", type=int, default=1, metavar="N",
+                        help="cold starts with an empty Numba cache (default 1; 0: none)")
+    parser.add_argument("--only-cold", action="store_true", help="measure the cold starts only")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"bench_tui: no model at {args.model}; pass --model MODEL.npz")
+    cold = []
+    if args.cold:
+        from cold_tui import cold_lines, cold_runs
+
+        log("cold starts (empty Numba cache) ...")
+        cold = cold_runs(args.model, args.cold)
+        print("\n".join(cold_lines(cold)))
+    if args.only_cold:
+        print(f"load average during the run: {os.getloadavg()[0]:.2f} (2 cores)")
+        if args.json:
+            write_json(args.json, {"machine": machine(), "model": str(args.model),
+                                   "terminal": [COLS, ROWS], "cold": cold})
+        return
     log("frame build ...")
     fb = frame_build(args.model)
     log("warm start and pty latency ...")
@@ -298,7 +317,7 @@ def main() -> None:
         write_json(args.json, {"machine": machine(), "model": str(args.model),
                                "terminal": [COLS, ROWS], "frame_build": fb,
                                "nudge_inprocess": inproc, "nudge_pty": ptyl,
-                               "warm_start": starts, "targets_s": TARGETS})
+                               "warm_start": starts, "cold": cold, "targets_s": TARGETS})
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from .canvas import HalfBlockCanvas
 from .controller import Controller
-from .jobs import Jobs, TrainProgress
+from .jobs import Jobs, KernelsCompiled, TrainProgress
 from .layout import CSS, NARROW, TABS, EnsembleScroll, side_width, tab_bar
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
@@ -31,6 +31,7 @@ from .replies import install_reply_filter
 from .screens import KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
 from .state import SWEEP_DEFAULT, ExplorerState
+from .warmup import Warmup
 from .wire import wire_for  # wire hook: terminal answers (on_cursor_position)
 
 
@@ -60,6 +61,7 @@ class ExplorerApp(App[str | None]):
         seed: int = 0,
         sweep: tuple[float, float] = SWEEP_DEFAULT,
         analyses: Analyses | None = None,
+        warmup: Warmup | None = None,
     ) -> None:
         super().__init__()
         self.session = Session(model, analyses or Analyses())
@@ -67,6 +69,11 @@ class ExplorerApp(App[str | None]):
         #: The side pane shown below NARROW columns (its tab).
         self.tab = TABS[0][0]
         install_reply_filter()  # late terminal replies must not become keys
+        #: The thread compiling the kernels (first run), or None: see warmup.py.
+        self.warmup = warmup
+        if warmup is not None:
+            self.session.kernels_ready = warmup.ready
+            warmup.on_stage = self._stage_compiled
         self.report_dir, self.save_dir = Path(report_dir), Path(save_dir)
         self.train_to, self.train_seconds = train_to, train_seconds
         self.seed, self.sweep_range = seed, sweep
@@ -150,6 +157,8 @@ class ExplorerApp(App[str | None]):
         self.painter.update_status()
         if self.train_to is not None:
             self.call_after_refresh(self.jobs.start_training, True)
+        if self.warmup is not None:  # in case no painting comes (a terminal too small)
+            self.set_timer(3.0, self.warmup.go)
 
     def _handle_exception(self, error: Exception) -> None:
         """Any unhandled error: first keep unsaved edits in the autosave file, then let
@@ -193,6 +202,14 @@ class ExplorerApp(App[str | None]):
         if width > 0 and height > 0 and (lay is None or (lay.cw, lay.ch) != (width, height)):
             self.painter.relayout(width, height)
         self.painter.update_neuron()
+
+    def _stage_compiled(self, index: int, stage: object) -> None:
+        """(Warm-up thread) one more stage is compiled: tell the UI thread."""
+        if self.is_running:
+            self.post_message(KernelsCompiled())
+
+    def on_kernels_compiled(self, message: KernelsCompiled) -> None:
+        self.painter.kernels_compiled()
 
     def on_train_progress(self, message: TrainProgress) -> None:
         self.jobs.take_progress()

@@ -35,6 +35,8 @@ def picture(session: Session, lay: Layout, cache: dict, atlas_busy: bool = False
     if view == 2:
         pic = cached(cache, "original", lambda: views.resample(model.image, lay.rw, lay.rh))
         return pic, "original"
+    if view == 3 and not session.kernels_ready("views"):
+        return to_uint8(r.image()), "diff: compiling kernels, first run only…"
     if view == 3:
         trained = cached(cache, "trained",
                          lambda: render(model.topo, st.trained, lay.rw, lay.rh))
@@ -42,6 +44,8 @@ def picture(session: Session, lay: Layout, cache: dict, atlas_busy: bool = False
         return pic, f"diff ±{scale:.3g} (blue −, red +)"
     if view == 4:
         return views.grey(r.activation(st.neuron)), f"neuron {st.neuron}"
+    if view == 5 and not session.kernels_ready("changemap"):
+        return to_uint8(r.image()), "change map: compiling kernels, first run only…"
     if view == 5:
         jac = linear_change_map(model.topo, r.weights, st.selected, lay.rw, lay.rh, F32)
         pic, scale = views.change_map(jac)

@@ -33,6 +33,10 @@ class TrainProgress(Message):
     """A training worker has a newer update (the worker never waits for the UI)."""
 
 
+class KernelsCompiled(Message):
+    """The warm-up thread has compiled one more stage of kernels (see warmup.py)."""
+
+
 class Jobs:
     """The explorer's heavy work in thread workers; failures are shown, never fatal.
 

@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "TERM=*-direct, tmux or the terminal itself says so, else 256 colours, dithered)",
     )
     parser.add_argument(
+        "--precompile",
+        action="store_true",
+        help="compile every Numba kernel into the cache (NUMBA_CACHE_DIR, default beside the "
+        "package) and exit, with progress on stderr: for image builders and CI",
+    )
+    parser.add_argument(
         "--report-dir",
         default=".",
         metavar="DIR",
@@ -148,7 +154,10 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     """Build and run the app for ``args`` (every option of ``add_arguments``); print where
     unsaved edits were kept, if they were."""
     from .termcaps import detect_colour_mode
+    from .warmup import Warmup, precompile, stages, wait_for
 
+    if getattr(args, "precompile", False):
+        return precompile()
     report_dir = check_folder(args.report_dir or ".", "--report-dir")
     save_dir = check_folder(args.save_dir or ".", "--save-dir")
     sweep = parse_sweep(args.sweep)
@@ -159,6 +168,10 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
     # Colour hook (issue 8): --colors, SYNENS_COLORS, COLORTERM, TERM, tmux, then the terminal's
     # own answers (DECRQSS / XTGETTCAP, at most 100 ms); the reason is for the status bar.
     mode, colour_reason = detect_colour_mode(args.colors)
+    # First run (issue 8): kernels compile in a thread, most-needed first; the painting's
+    # stage is awaited here with a progress line, the others once the app has painted.
+    warmup = Warmup(stages=stages(mode)).start()
+    wait_for(warmup, "paint")
     app = app_class(
         model,
         color_mode=mode,
@@ -169,6 +182,7 @@ def run(args: argparse.Namespace, app_class: type[ExplorerApp]) -> int:
         train_seconds=seconds,
         seed=args.seed,
         sweep=sweep,
+        warmup=warmup,
     )
     message = app.run()
     crash = getattr(app, "crash_note", None)

@@ -61,12 +61,25 @@ class Painter:
             shown["cursor"] = cursor
         self.caption()
         canvas.set_image(views.place(lay, pic))
+        warm = self.app.warmup
+        if warm is not None and not warm.going:  # the first painting: compile the rest now
+            self.app.call_after_refresh(warm.go)
 
     def caption(self) -> None:
         text = f" RMSE {self.session.rmse_now:.4f} " + (f"· {self.label} " if self.label else "")
+        warm = self.app.warmup
+        if warm is not None and not warm.finished:
+            text += f"· compiling kernels {warm.count()}/{len(warm.stages)}… "
         if self.shown.get("caption") != text:
             self.app.canvas.set_caption(text)
             self.shown["caption"] = text
+
+    def kernels_compiled(self) -> None:
+        """A warm-up stage is done: update the caption's mark; a view waiting for it paints."""
+        if "compiling kernels" in self.label:
+            self.paint()
+        elif self.session.renderer is not None:
+            self.caption()
 
     def edited(self, edit: Edit | None) -> None:
         """Show an edit the session has made (its renderers already follow it): canvas first,

@@ -18,6 +18,10 @@ from .state import MAX_INCREMENTAL, NO_EDIT_TOL, Edit, ExplorerState, Rect
 
 T = TypeVar("T")
 
+
+def _always_ready(stage: str) -> bool:
+    return True
+
 #: The largest |weight| the explorer sets: the bound ``synens-tui render`` uses for its
 #: --delta and --sweep values (tanh saturates long before it; float32 kernels need it).
 MAX_WEIGHT = 1000.0
@@ -78,6 +82,7 @@ class Session:
     renderer: IncrementalRenderer | None = field(init=False, default=None)
     preview: np.ndarray | None = field(init=False, default=None)
     results: dict[str, Tagged] = field(init=False, default_factory=dict)
+    kernels_ready: Callable[[str], bool] = field(default=_always_ready, repr=False)
 
     def __post_init__(self) -> None:
         m = self.model
@@ -147,7 +152,8 @@ class Session:
         self.preview = None
         self._since_full += 1
         ids = edit.ids
-        if full or len(ids) > MAX_INCREMENTAL or self._since_full >= self.full_every:
+        if full or len(ids) > MAX_INCREMENTAL or self._since_full >= self.full_every \
+                or not self.kernels_ready("nudge"):
             self._since_full = 0
             self._pending = None
             if self.renderer is not None:
@@ -201,9 +207,12 @@ class Session:
         if self.preview is None:
             self.preview = self.state.weights.copy()
         self.preview[s] = v
-        if self.renderer is not None:
-            self.renderer.set_weight(s, v)
-        self.scorer.set_weight(s, v)
+        incremental = self.kernels_ready("nudge")
+        for r in (self.renderer, self.scorer):
+            if r is not None and incremental:
+                r.set_weight(s, v)
+            elif r is not None:
+                r.set_weights(self.preview)
         self.rmse_now = rmse(self.scorer.image(), self.model.image)
         return v
 
