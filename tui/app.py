@@ -23,7 +23,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from .canvas import HalfBlockCanvas
 from .controller import Controller
-from .jobs import Jobs, TrainProgress
+from .jobs import Jobs, NullProgress, TrainProgress
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
 from .screens import CSS, KEYMAP, MIN_SIZE, HelpScreen, TooSmall
@@ -177,6 +177,12 @@ class ExplorerApp(App[str | None]):
     def on_train_progress(self, message: TrainProgress) -> None:
         self.jobs.take_progress()
 
+    def on_null_progress(self, message: NullProgress) -> None:
+        self.jobs.null_progress(message.run)
+
+    def on_unmount(self) -> None:
+        self.jobs.cancel_null()  # a null worker must not outlive the app
+
     async def on_event(self, event: events.Event) -> None:
         if (
             isinstance(event, events.Key)
@@ -240,8 +246,8 @@ class ExplorerApp(App[str | None]):
     def action_cancel(self) -> None:
         self.keys.cancel()
 
-    def action_coord(self) -> None:
-        self.keys.start_coord()
+    def action_coord(self, which: str = "ensemble") -> None:
+        self.keys.start_coord(which)
 
     def action_dump(self) -> None:
         self.jobs.dump()
