@@ -7,9 +7,11 @@ and look at the pictures (snapshot_report.html) before accepting them.
 from __future__ import annotations
 
 import pytest
-from app_fixtures import small_model
+from app_fixtures import settle, small_model
+from conftest import NULL_BOXES
 from synens.core.files.model import load_model
 from synens.tui.app import ExplorerApp
+from synens.tui.session import Analyses
 
 SIZE = (100, 30)
 
@@ -27,15 +29,15 @@ def make_app(model_path, tmp_path, color_mode: str = "truecolor") -> ExplorerApp
         color_mode=color_mode,
         report_dir=str(tmp_path),
         save_dir=str(tmp_path),
+        analyses=Analyses(null_boxes=NULL_BOXES),
     )
 
 
 async def analyse_region(pilot) -> None:
-    """Select the rectangle 7,11,10,20 and wait for its analysis."""
+    """Select the rectangle 7,11,10,20 and wait for its analysis and its null."""
     await pilot.press("s", "left", "shift+left", "up", "space", "right", "right", "shift+down")
     await pilot.press("enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
 
 
 def test_main_screen(snap_compare, model_path, tmp_path):
@@ -51,7 +53,8 @@ def test_region_mode_rectangle(snap_compare, model_path, tmp_path):
 
 
 def test_ensemble_pane(snap_compare, model_path, tmp_path):
-    """After enter: summary line, members, pairs and moves; the table shows influence."""
+    """After enter: the answer first (summary, sel, gains, curve sparkline, the null's
+    percentile), then members, spread, pairs and the rule; the table shows influence."""
     assert snap_compare(make_app(model_path, tmp_path), run_before=analyse_region,
                         terminal_size=SIZE)
 

@@ -174,17 +174,18 @@ def ensemble_text(c: Control, null: NullResult | None = None, null_line: str | N
     x0, y0, x1, y1 = bounding_box(c.mask)
     out.append(f"region {x0},{y0},{x1},{y1} ({int(c.mask.sum())} px)\n", style="bold")
     out.append(summary_line(c) + "\n", style="bold green")
-    share = f"{ENSEMBLE_SHARE:.0%} of the ceiling " + ("reached" if c.reached else "NOT reached")
-    out.append(f"  sel {_sel(ens)} measured; ceiling {_sel(c.ceiling)}; {share}\n")
+    share = f"{ENSEMBLE_SHARE:.0%} at k = {c.k}" if c.reached else \
+        f"{ENSEMBLE_SHARE:.0%} NOT reached"
+    out.append(f"  sel {_sel(ens)}, ceiling {_sel(c.ceiling)}: {share}\n")
     if bl:
         s, n, q = bl["synapse"], bl["neuron"], bl["neuron_same_k"]
         g = bl["gain"]
         out.append("  gain over best synapse" + (f" {s[0]} (sel {_sel(s[1])})" if s else "")
                    + f": {_gain(g['synapse'])}\n")
-        verdict = "best neuron matches it" if bl["neuron_matches"] else "beats every neuron"
         out.append("  gain over best neuron" + (f" {n[0]} (sel {_sel(n[1])})" if n else "")
-                   + f": {_gain(g['neuron'])}  ({verdict})\n",
-                   style="bold" if not bl["neuron_matches"] else "")
+                   + f": {_gain(g['neuron'])}\n")
+        out.append("    → the best neuron matches the ensemble\n" if bl["neuron_matches"]
+                   else "    → the ensemble beats every single neuron\n", style="bold")
         out.append(f"  one-neuron move of k = {c.k}" + (f" (neuron {q[0]})" if q else "")
                    + f": {_gain(g['neuron_same_k'])}\n")
     sels = [p.move.sel for p in c.curve]

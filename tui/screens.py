@@ -22,8 +22,8 @@ KEYS = """\
   w               sweep the weight: trained + Δ, Δ −0.8 → +0.3 (any key stops)
 [b]Region[/b]
   s               region mode: arrows move the cursor (shift: 8 px), space fixes a
-                  corner, enter analyses the rectangle (again after edits), esc cancels;
-                  the null (random boxes) follows in the background, esc stops it
+                  corner, enter analyses it (again after edits), esc cancels
+                  (the null of random boxes follows in the background; esc stops it)
   c               follow the ensemble move: ←/→ by ¼ of its measured step, esc leaves
   C               toggle to the best-neuron move (and back) at the same position
   d               dump the region's report (synens-report/2) for the weights in use
