@@ -101,7 +101,8 @@ def test_the_null_arrives_after_the_first_answer_and_updates_the_pane(app):
         text = pane(app)
         assert "ensemble:" in text and "specificity" not in text
         assert f"null: 1 of {NULL_BOXES} random boxes of this size done" in text
-        assert app.jobs.null_run is not None and not app.jobs.null_run.finished.is_set()
+        run = app.jobs.region.null_run
+        assert run is not None and not run.finished.is_set()
         release.set()
         await settle(pilot)
         assert calls == [(NULL_BOXES, 0)]
@@ -293,7 +294,7 @@ def test_a_late_result_for_older_weights_is_shown_as_stale(app):
         version, weights = app.session.snapshot()
         await pilot.press("l")
         c = control_of(app, weights, app.state.region)
-        app.jobs.analysed(app.state.region, version, c)  # as a slow worker would post it
+        app.jobs.region.analysed(app.state.region, version, c)  # as a slow worker would post it
         await settle(pilot)
         assert app.ensemble is c
         assert pane(app).startswith("weights changed")

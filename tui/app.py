@@ -23,9 +23,10 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from .canvas import HalfBlockCanvas
 from .controller import Controller
-from .jobs import Jobs, NullProgress, TrainProgress
+from .jobs import Jobs, TrainProgress
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
+from .regionjobs import NullProgress
 from .screens import CSS, KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
 from .state import SWEEP_DEFAULT, ExplorerState
@@ -178,10 +179,10 @@ class ExplorerApp(App[str | None]):
         self.jobs.take_progress()
 
     def on_null_progress(self, message: NullProgress) -> None:
-        self.jobs.null_progress(message.run)
+        self.jobs.region.null_progress(message.run)
 
     def on_unmount(self) -> None:
-        self.jobs.cancel_null()  # a null worker must not outlive the app
+        self.jobs.region.cancel_null()  # a null worker must not outlive the app
 
     async def on_event(self, event: events.Event) -> None:
         if (
@@ -250,7 +251,7 @@ class ExplorerApp(App[str | None]):
         self.keys.start_coord(which)
 
     def action_dump(self) -> None:
-        self.jobs.dump()
+        self.jobs.region.dump()
 
     def action_train(self) -> None:
         self.jobs.train()

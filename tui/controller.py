@@ -161,10 +161,10 @@ class Controller:
                 return
             tag = self.session.get("region", st.region, True)
             if tag is None:
-                jobs.run_analysis(st.region)
+                jobs.region.run_analysis(st.region)
             elif self.session.get("null", st.region, True) is None and (
-                    jobs.null_run is None or jobs.null_run.finished.is_set()):
-                jobs.start_null(st.region, tag.version, tag.value)
+                    jobs.region.null_run is None or jobs.region.null_run.finished.is_set()):
+                jobs.region.start_null(st.region, tag.version, tag.value)
                 self.painter.update_ensemble()
             return
         if st.cursor.anchor is None:
@@ -181,7 +181,7 @@ class Controller:
         self.painter.extra = ""
         self.session.forget("region")
         self._redraw()
-        jobs.run_analysis(rect)
+        jobs.region.run_analysis(rect)
 
     def cancel(self) -> None:
         """esc: leave region mode, else the coordinated move, else stop a running null."""
@@ -189,7 +189,7 @@ class Controller:
             self.state.cancel_region()
         elif self.coord is not None:
             self.coord = None
-        elif self.app.jobs.cancel_null():
+        elif self.app.jobs.region.cancel_null():
             self.app.notify("Stopping the null (enter runs it again).")
             return
         else:

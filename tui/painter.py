@@ -145,7 +145,7 @@ class Painter:
             null = s.get("null", tag.key)
             null_value = null.value if null is not None and null.version == tag.version \
                 else None
-            line = jobs.null_line(tag.key, tag.version)
+            line = jobs.region.null_line(tag.key, tag.version)
             key = (id(tag.value), s.is_current(tag), id(null_value), line)
         if self.shown.get("ensemble") == key:
             return
