@@ -64,7 +64,7 @@ class RegionJobs:
     """
 
     def __init__(self, jobs: Jobs) -> None:
-        self.jobs = jobs
+        self.jobs, self.session, self.painter, self.app = jobs, jobs.session, jobs.painter, jobs.app
         #: The newest null computation (running, finished or cancelled), or None.
         self.null_run: NullRun | None = None
 
@@ -74,32 +74,32 @@ class RegionJobs:
         null follows in its own worker once the first answer is shown."""
         self.cancel_null()
         self.jobs.busy.add("analysis")
-        self.jobs.painter.extra = "analysing the region…"
-        self.jobs.painter.update_ensemble()
-        self.jobs.painter.update_status()
-        version, weights = self.jobs.session.snapshot()
-        self.jobs._worker("analysis", self._off_thread, "analysis",
-                     lambda: self.jobs.session.analyse_region(weights, rect),
-                     lambda control: self.analysed(rect, version, control))
+        self.painter.extra = "analysing the region…"
+        self.painter.update_ensemble()
+        self.painter.update_status()
+        version, weights = self.session.snapshot()
+        self.jobs._worker("analysis", self.jobs._off_thread, "analysis",
+                          lambda: self.session.analyse_region(weights, rect),
+                          lambda control: self.analysed(rect, version, control))
 
     def analysed(self, rect: Rect, version: int, control: Any) -> None:
         """A region analysis is done: keep it tagged (dropped if the region has changed),
         show it, then start its null."""
         self.jobs.busy.discard("analysis")
-        if self.jobs.session.state.region != rect:
+        if self.session.state.region != rect:
             return  # the user has chosen another region meanwhile: drop it
-        self.jobs.session.put("region", version, rect, control)
-        self.jobs.session.forget("null")
-        self.jobs.painter.extra = ""
+        self.session.put("region", version, rect, control)
+        self.session.forget("null")
+        self.painter.extra = ""
         self.start_null(rect, version, control)
-        self.jobs.painter.update_ensemble()
-        self.jobs.painter.update_status()
+        self.painter.update_ensemble()
+        self.painter.update_status()
 
     # -- the null (after the first answer, never before it) -----------------------------
     def start_null(self, rect: Rect, version: int, control: Any) -> None:
         """Run the null of ``control`` (made for ``version``) in a worker, with progress."""
         self.cancel_null()
-        run = NullRun(rect, version, self.jobs.session.analyses.null_boxes)
+        run = NullRun(rect, version, self.session.analyses.null_boxes)
         self.null_run = run
         self.jobs.busy.add("null")
         self.jobs._worker("null", self._null, run, control)
@@ -108,14 +108,14 @@ class RegionJobs:
         """In a worker: the null, box by box; every step posts a NullProgress (never waits)."""
         def progress(done: int, total: int) -> None:
             run.done, run.total = done, total
-            self.jobs.app.post_message(NullProgress(run))
+            self.app.post_message(NullProgress(run))
 
         try:
-            run.result = self.jobs.session.region_null(control, progress, run.cancel.is_set)
+            run.result = self.session.region_null(control, progress, run.cancel.is_set)
         except BaseException as err:  # noqa: BLE001 - kept on the run, shown by null_done
             run.error = err
         run.finished.set()
-        self.jobs.app.post_message(NullProgress(run))
+        self.app.post_message(NullProgress(run))
 
     def null_progress(self, run: NullRun) -> None:
         """On NullProgress (UI thread): show the progress, or keep and show the result."""
@@ -124,11 +124,11 @@ class RegionJobs:
         if run.finished.is_set():
             self.jobs.busy.discard("null")
             if run.error is None:
-                self.jobs.session.put("null", run.version, run.rect, run.result)
+                self.session.put("null", run.version, run.rect, run.result)
             elif not run.cancelled:
                 self.jobs.failed("null", run.error)
                 return
-        self.jobs.painter.update_ensemble()
+        self.painter.update_ensemble()
 
     def cancel_null(self) -> bool:
         """Ask the running null to stop; returns whether one was running."""
@@ -140,7 +140,7 @@ class RegionJobs:
 
     def null_line(self, rect: Rect | None, version: int) -> str | None:
         """The pane's null line while the null for (rect, version) is not there, else None."""
-        tag = self.jobs.session.get("null", rect)
+        tag = self.session.get("null", rect)
         if tag is not None and tag.version == version:
             return None
         run = self.null_run
@@ -152,12 +152,12 @@ class RegionJobs:
     def dump(self) -> None:
         """d: the region's report for the weights in use (never an older analysis's): the
         text ``synens-tui report`` prints, null included (a running null is waited for)."""
-        region = self.jobs.session.state.region
+        region = self.session.state.region
         if region is None:
             self.jobs.notify("Select a region first (s … enter): the report is about a region.")
             return
         if self.jobs._start("report"):
-            s = self.jobs.session
+            s = self.session
             tag = s.get("region", region, current=True)
             null = s.get("null", region, current=True)
             run = self.null_run
@@ -169,13 +169,13 @@ class RegionJobs:
                         + ("" if null is not None else " (with its null: a moment)…"),
                         title="report", timeout=4)
             self.jobs._worker("report", self._dump, region, weights,
-                         None if tag is None else tag.value, null, run, edits)
+                              None if tag is None else tag.value, null, run, edits)
 
     def _dump(self, region: Rect, weights: np.ndarray, control: Any, null: Any,
               run: NullRun | None, edits: int) -> None:
         """In a worker: what is missing (analysis, null), then the report file."""
         def write() -> Path:
-            s = self.jobs.session
+            s = self.session
             c = control if control is not None else s.analyse_region(weights, region)
             if null is not None:
                 result = null.value
@@ -184,7 +184,7 @@ class RegionJobs:
             else:
                 result = s.region_null(c)
             text = s.report(region, weights, c, result)
-            return W.dump_report(text, self.jobs.app.report_dir, region)
+            return W.dump_report(text, self.app.report_dir, region)
 
         self.jobs._off_thread("report", write, lambda path: self._dumped(path, edits))
 
