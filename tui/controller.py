@@ -238,9 +238,11 @@ class Controller:
     def _switch(self, which: str) -> None:
         """Replace the followed move at position t by the other one at the same t."""
         c = self.coord
+        if c["t"] != 0.0 and not self.can_edit():
+            return  # training: the weights stay on the move they are on
         old, new = c["moves"][c["which"]], c["moves"][which]
         c["which"] = which
-        if c["t"] == 0.0 or not self.can_edit():
+        if c["t"] == 0.0:
             return
         ids = np.union1d(old[0], new[0])
         delta = np.zeros(ids.size)
