@@ -35,8 +35,6 @@ _EXPORTS: dict[str, str] = {
     "exact_change_map": "analysis.changemap", "RegionRule": "analysis.ensemble",
     "RegionEnsemble": "analysis.ensemble", "region_ensemble": "analysis.region",
     "ensemble_atlas": "analysis.atlas", "basis_test": "analysis.basis",
-    # reports
-    "region_report_json": "reports.region", "region_report_text": "reports.region",
 }
 
 __all__ = sorted(_EXPORTS)

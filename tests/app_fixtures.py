@@ -89,8 +89,16 @@ async def wait_until(pilot, condition, what: str, limit: float = WAIT_LIMIT) -> 
 
 
 async def settle(pilot) -> None:
-    """Wait for the app's workers to finish, then for the screen to update."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for the app's workers to finish, including those they start (the region
+    analysis starts its null), then for the screen to update."""
+    from textual.worker import WorkerState  # here: most tests import no Textual
+
+    app = pilot.app
+    for _ in range(1000):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+            break
     await pilot.pause()
 
 

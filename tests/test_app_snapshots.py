@@ -15,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import synens.tui.frames as frames_module
-from app_fixtures import small_model
+from app_fixtures import settle, small_model
+from conftest import NULL_BOXES
 from synens.core.files.model import load_model
 from synens.core.network.render import IncrementalRenderer, activations, render
 from synens.tui.app import ExplorerApp
+from synens.tui.session import Analyses
 
 #: Least distance, in colour steps, from every shown value to a rounding boundary of to_uint8.
 #: Float64 renders agree across CPUs and flag sets to ~1e-12 colour steps.
@@ -75,15 +77,15 @@ def make_app(model_path, tmp_path, color_mode: str = "truecolor") -> ExplorerApp
         color_mode=color_mode,
         report_dir=str(tmp_path),
         save_dir=str(tmp_path),
+        analyses=Analyses(null_boxes=NULL_BOXES),
     )
 
 
 async def analyse_region(pilot) -> None:
-    """Select the rectangle 7,11,10,20 and wait for its analysis."""
+    """Select the rectangle 7,11,10,20 and wait for its analysis and its null."""
     await pilot.press("s", "left", "shift+left", "up", "space", "right", "right", "shift+down")
     await pilot.press("enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
 
 
 def test_main_screen(snap_compare, model_path, tmp_path):
@@ -99,7 +101,8 @@ def test_region_mode_rectangle(snap_compare, model_path, tmp_path):
 
 
 def test_ensemble_pane(snap_compare, model_path, tmp_path):
-    """After enter: summary line, members, pairs and moves; the table shows influence."""
+    """After enter: the answer first (summary, sel, gains, curve sparkline, the null's
+    percentile), then members, spread, pairs and the rule; the table shows influence."""
     assert snap_compare(make_app(model_path, tmp_path), run_before=analyse_region,
                         terminal_size=SIZE)
 

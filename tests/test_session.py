@@ -106,6 +106,39 @@ def test_analyses_are_pluggable_and_get_the_snapshot(session):
     assert np.array_equal(seen[0][0], s.weights) and seen[0][1] == (1, 2, 3, 4)
 
 
+def test_the_null_and_the_report_are_pluggable_with_the_null_settings(session):
+    seen = {}
+
+    def fake_null(control, boxes, seed, progress, cancelled):
+        seen["null"] = (control, boxes, seed)
+        progress(1, boxes)
+        return "null result" if not cancelled() else None
+
+    def fake_report(model, weights, rect, control, null):
+        seen["report"] = (weights.copy(), rect, control, null)
+        return "text"
+
+    s = Session(session.model, Analyses(null=fake_null, report=fake_report, null_boxes=7,
+                                        null_seed=3))
+    steps = []
+    assert s.region_null("control", lambda d, t: steps.append((d, t)),
+                         lambda: False) == "null result"
+    assert seen["null"] == ("control", 7, 3) and steps == [(1, 7)]
+    s.nudge(+1)
+    assert s.report((1, 2, 3, 4), s.weights, "control", "null result") == "text"
+    w, rect, control, null = seen["report"]
+    assert np.array_equal(w, s.weights) and rect == (1, 2, 3, 4)
+    assert (control, null) == ("control", "null result")
+
+
+def test_the_default_null_and_report_are_the_report_command_s():
+    from synens.tui import workers as W
+
+    a = Analyses()
+    assert (a.null_boxes, a.null_seed) == (20, 0)  # synens-tui report's defaults
+    assert a.null is W.null_for and a.report is W.report_text and a.region is W.analyse
+
+
 def test_every_weight_the_session_sets_is_bounded(session):
     s = session
     s.state.select(3)

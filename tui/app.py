@@ -27,6 +27,7 @@ from .jobs import Jobs, KernelsCompiled, TrainProgress
 from .layout import CSS, NARROW, TABS, EnsembleScroll, side_width, tab_bar
 from .painter import NO_REGION, Painter
 from .panes import HEADER, StatusBar, SynapseTable, TextLine
+from .regionjobs import NullProgress
 from .replies import install_reply_filter
 from .screens import KEYMAP, MIN_SIZE, HelpScreen, TooSmall
 from .session import Analyses, Session
@@ -214,6 +215,12 @@ class ExplorerApp(App[str | None]):
     def on_train_progress(self, message: TrainProgress) -> None:
         self.jobs.take_progress()
 
+    def on_null_progress(self, message: NullProgress) -> None:
+        self.jobs.region.null_progress(message.run)
+
+    def on_unmount(self) -> None:
+        self.jobs.region.cancel_null()  # a null worker must not outlive the app
+
     async def on_event(self, event: events.Event) -> None:
         if (
             isinstance(event, events.Key)
@@ -290,11 +297,11 @@ class ExplorerApp(App[str | None]):
     def action_cancel(self) -> None:
         self.keys.cancel()
 
-    def action_coord(self) -> None:
-        self.keys.start_coord()
+    def action_coord(self, which: str = "ensemble") -> None:
+        self.keys.start_coord(which)
 
     def action_dump(self) -> None:
-        self.jobs.dump()
+        self.jobs.region.dump()
 
     def action_train(self) -> None:
         self.jobs.train()

@@ -14,13 +14,19 @@ if TYPE_CHECKING:
     from .app import ExplorerApp
 
 SWEEP_FRAMES, SWEEP_FPS = 45, 30.0
+#: One ←/→ press of a coordinated move: this share of its measured step (the step that
+#: changes the region by the stated RMS, 0.075), so four presses make the measured move.
+COORD_STEP = 0.25
+#: The moves ``c``/``C`` follow: (name, how the status bar calls it).
+COORD_MOVES = {"ensemble": "ensemble move", "neuron": "best-neuron move"}
 
 
 class Controller:
-    """Key handling. Arrows mean: cursor (region mode), coordinated move (c), else the table.
+    """Key handling. Arrows mean: cursor (region mode), coordinated move (c/C), else the table.
 
     Every edit goes through the session; ``sweeping`` (a running sweep) and ``coord`` (the
-    coordinated move being followed) are the only state kept here.
+    coordinated move being followed: which move, its position t in measured steps, and the
+    moves) are the only state kept here.
     """
 
     def __init__(self, app: ExplorerApp) -> None:
@@ -151,8 +157,15 @@ class Controller:
         """enter: analyse the rectangle being selected, or re-run a stale analysis."""
         st, jobs = self.state, self.app.jobs
         if st.cursor is None:
-            if st.region is not None and self.session.get("region", st.region, True) is None:
-                jobs.run_analysis(st.region)
+            if st.region is None:
+                return
+            tag = self.session.get("region", st.region, True)
+            if tag is None:
+                jobs.region.run_analysis(st.region)
+            elif self.session.get("null", st.region, True) is None and (
+                    jobs.region.null_run is None or jobs.region.null_run.finished.is_set()):
+                jobs.region.start_null(st.region, tag.version, tag.value)
+                self.painter.update_ensemble()
             return
         if st.cursor.anchor is None:
             self.app.notify("Press space first to fix a corner of the rectangle.")
@@ -168,40 +181,95 @@ class Controller:
         self.painter.extra = ""
         self.session.forget("region")
         self._redraw()
-        jobs.run_analysis(rect)
+        jobs.region.run_analysis(rect)
 
     def cancel(self) -> None:
+        """esc: leave region mode, else the coordinated move, else stop a running null."""
         if self.state.cursor is not None:
             self.state.cancel_region()
         elif self.coord is not None:
             self.coord = None
+        elif self.app.jobs.region.cancel_null():
+            self.app.notify("Stopping the null (enter runs it again).")
+            return
         else:
             return
         self.painter.extra = ""
         self._redraw()
 
-    def start_coord(self) -> None:
+    def coord_moves(self) -> dict[str, tuple[np.ndarray, np.ndarray, Any]] | None:
+        """{name: (synapse ids int64[k], measured step float64[k], Move)} of the region's
+        ensemble move and best-neuron move (a move that reaches no level is left out)."""
         tag = self.session.get("region", self.state.region)
-        ens = None if tag is None else tag.value
-        if ens is None or not ens.moves:
-            self.app.notify("Select a region first (s … enter): moves come from its ensemble.")
+        if tag is None:
+            return None
+        c = tag.value
+        neuron = c.baselines.get("neuron") if c.baselines else None
+        out = {}
+        for name, mv in (("ensemble", c.ensemble), ("neuron", neuron and neuron[1])):
+            if mv is not None and mv.measured is not None:
+                ids = np.asarray(mv.synapses, np.int64)
+                out[name] = (ids, mv.measured.scale * mv.vector[ids], mv)
+        return out
+
+    def start_coord(self, which: str = "ensemble") -> None:
+        """c: follow the ensemble move with ←/→ (c again or esc leaves); C: toggle between
+        it and the best-neuron move at the same position (one undoable edit)."""
+        moves = self.coord_moves()
+        if not moves:
+            self.app.notify("Select a region first (s … enter): moves come from its analysis.")
             return
-        if self.coord is not None:
+        c = self.coord
+        if c is not None and which == "ensemble" and c["which"] == "ensemble":
             self.cancel()
             return
-        self.coord = {"ids": ens.members.copy(), "v": np.asarray(ens.moves[0]["vector"]), "t": 0.0}
-        self.painter.extra = "move: ←/→ along the top move, esc leaves"
+        if c is not None and which != "ensemble":  # C while following: the other move
+            which = "neuron" if c["which"] == "ensemble" else "ensemble"
+        if which not in moves:
+            self.app.notify(f"No {COORD_MOVES[which]} reaches the stated RMS change inside "
+                            "the region.", severity="warning")
+            return
+        if c is None:
+            self.coord = {"which": which, "t": 0.0, "moves": moves}
+        else:
+            self._switch(which)
+        self._coord_status()
+
+    def _switch(self, which: str) -> None:
+        """Replace the followed move at position t by the other one at the same t."""
+        c = self.coord
+        if c["t"] != 0.0 and not self.can_edit():
+            return  # training: the weights stay on the move they are on
+        old, new = c["moves"][c["which"]], c["moves"][which]
+        c["which"] = which
+        if c["t"] == 0.0:
+            return
+        ids = np.union1d(old[0], new[0])
+        delta = np.zeros(ids.size)
+        delta[np.searchsorted(ids, old[0])] -= c["t"] * old[1]
+        delta[np.searchsorted(ids, new[0])] += c["t"] * new[1]
+        self.painter.edited(self.session.edit(ids, self.state.weights[ids] + delta,
+                                              f"coordinated move: {COORD_MOVES[which]}"))
+
+    def _coord_status(self) -> None:
+        c = self.coord
+        ids, _, mv = c["moves"][c["which"]]
+        m = mv.measured
+        self.painter.extra = (f"{COORD_MOVES[c['which']]} (k={ids.size}, sel {m.sel:.3g} at RMS "
+                              f"{m.level:g} inside): t = {c['t']:+.2f} × measured step · ←/→ "
+                              "move · C other move · esc leaves")
         self.painter.update_status()
 
     def coord_step(self, n: int) -> None:
         if not self.can_edit():
             return
         c = self.coord
-        dt = n * self.state.step
+        ids, step, _ = c["moves"][c["which"]]
+        dt = n * COORD_STEP
         c["t"] += dt
-        new = self.state.weights[c["ids"]] + dt * c["v"]
-        self.painter.extra = f"move t = {c['t']:+.3f} (esc leaves)"
-        self.painter.edited(self.session.edit(c["ids"], new, "coordinated move"))
+        self._coord_status()
+        self.painter.edited(self.session.edit(ids, self.state.weights[ids] + dt * step,
+                                              f"coordinated move: {COORD_MOVES[c['which']]}"))
 
     # -- mouse (an extra: everything works without it) ---------------------------------
     def press(self, pixel: tuple[int, int]) -> None:

@@ -14,6 +14,7 @@ from synens.core.network.train import TrainConfig
 from textual.message import Message
 
 from . import workers as W
+from .regionjobs import RegionJobs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from synens.core.network.train import TrainResult
 
     from .app import ExplorerApp
-    from .state import Rect
 
 T = TypeVar("T")
 
@@ -52,6 +52,8 @@ class Jobs:
         self.trainer: W.Trainer | None = None
         #: Set when q stopped a first training: quit once its result is saved.
         self.quit_after_training = False
+        #: The region analysis, its null and the report (``regionjobs.RegionJobs``).
+        self.region = RegionJobs(self)
         #: How ``t`` trains on: L-BFGS until stopped (or converged).
         self.continue_config = TrainConfig(seed=seed, seconds=24 * 3600.0, adam_share=0.0)
 
@@ -92,28 +94,6 @@ class Jobs:
             return
         self.call_from_thread(done, result)
 
-    # -- region analysis -------------------------------------------------------------
-    def run_analysis(self, rect: Rect) -> None:
-        """Analyse ``rect`` with the weights in use, in a worker (newer requests win)."""
-        self.busy.add("analysis")
-        self.painter.extra = "analysing the region…"
-        self.painter.update_ensemble()
-        self.painter.update_status()
-        version, weights = self.session.snapshot()
-        self._worker("analysis", self._off_thread, "analysis",
-                     lambda: self.session.analyse_region(weights, rect),
-                     lambda ens: self.analysed(rect, version, ens))
-
-    def analysed(self, rect: Rect, version: int, ens: Any) -> None:
-        """A region analysis is done: keep it tagged (dropped if the region has changed)."""
-        self.busy.discard("analysis")
-        if self.session.state.region != rect:
-            return  # the user has chosen another region meanwhile: drop it
-        self.session.put("region", version, rect, ens)
-        self.painter.extra = ""
-        self.painter.update_ensemble()
-        self.painter.update_status()
-
     # -- atlas (only when its view asks for it) ----------------------------------------
     def compute_atlas(self) -> None:
         """Start the atlas of the weights in use (quietly ignored while one is running)."""
@@ -128,33 +108,6 @@ class Jobs:
         self.session.put("atlas", version, None, parts)
         if self.session.state.view == 6:
             self.painter.paint()
-
-    # -- report ----------------------------------------------------------------------
-    def dump(self) -> None:
-        """d: the region's report for the weights in use (never an older analysis's)."""
-        region = self.session.state.region
-        if region is None:
-            self.notify("Select a region first (s … enter): the report is about a region.")
-            return
-        if self._start("report"):
-            tag = self.session.get("region", region, current=True)
-            version, weights = self.session.snapshot()
-            edits = self.session.edit_count
-            self._worker("report", self._dump, region, weights,
-                         None if tag is None else tag.value, edits)
-
-    def _dump(self, region: Rect, weights: np.ndarray, ens: Any, edits: int) -> None:
-        def write() -> Path:
-            text = self.session.report(region, weights, ens)
-            return W.dump_report(text, self.app.report_dir, region)
-
-        self._off_thread("report", write, lambda path: self._dumped(path, edits))
-
-    def _dumped(self, path: Path, edits: int) -> None:
-        self.busy.discard("report")
-        which = (f"the edited weights in use ({edits} differ from trained)" if edits
-                 else "the trained weights")
-        self.notify(f"Report for {which} written to {path}", title="report", timeout=8)
 
     # -- saving ----------------------------------------------------------------------
     def hang_up(self) -> None:

@@ -11,7 +11,14 @@ from textual.widgets import Static
 
 from . import frames, views
 from .canvas import HalfBlockCanvas
-from .panes import StatusBar, TextLine, ensemble_text, neuron_text, status_fields
+from .panes import (
+    StatusBar,
+    TextLine,
+    ensemble_text,
+    member_marks,
+    neuron_text,
+    status_fields,
+)
 from .state import MAX_INCREMENTAL, Edit, Layout
 
 if TYPE_CHECKING:
@@ -140,12 +147,20 @@ class Painter:
         self.app.query_one(StatusBar).show(fields)
 
     def update_ensemble(self) -> None:
-        """The ensemble pane: the region's analysis, marked stale when the weights changed
-        (redrawn only when what it shows changes, not on every edit)."""
-        s = self.session
+        """The ensemble pane: the region's first answer, then its null (or the null's
+        progress), marked stale when the weights changed (redrawn only when what it shows
+        changes, not on every edit)."""
+        s, jobs = self.session, self.app.jobs
         tag = s.get("region", s.state.region)
-        busy = s.state.region is not None and "analysis" in self.app.jobs.busy
-        key = (busy,) if tag is None else (id(tag.value), s.is_current(tag))
+        busy = s.state.region is not None and "analysis" in jobs.busy
+        if tag is None:
+            key: tuple = (busy,)
+        else:
+            null = s.get("null", tag.key)
+            null_value = null.value if null is not None and null.version == tag.version \
+                else None
+            line = jobs.region.null_line(tag.key, tag.version)
+            key = (id(tag.value), s.is_current(tag), id(null_value), line)
         if self.shown.get("ensemble") == key:
             return
         self.shown["ensemble"] = key
@@ -154,10 +169,9 @@ class Painter:
             text.update("analysing the region…" if busy else NO_REGION)
             self.app.table.set_influence(None, {})
             return
-        ens = tag.value
-        pane = ensemble_text(ens)
+        control = tag.value
+        pane = ensemble_text(control, null_value, line)
         if not s.is_current(tag):
             pane = Text.assemble(("weights changed: enter re-runs\n", "bold yellow"), pane)
         text.update(pane)
-        members = {int(m): bool(c) for m, c in zip(ens.members, ens.core, strict=True)}
-        self.app.table.set_influence(ens.scores.in_, members)
+        self.app.table.set_influence(*member_marks(control))

@@ -9,7 +9,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from synens.core.base.topology import Topology
-from synens.core.reports.region import summary_line
+from synens.core.reports.control import sparkline, summary_line
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -20,7 +20,8 @@ from textual.widget import Widget
 from .state import NO_EDIT_TOL, VIEWS, ExplorerState
 
 if TYPE_CHECKING:
-    from synens.core.analysis.ensemble import RegionEnsemble
+    from synens.core.analysis.control import Control, Move
+    from synens.core.analysis.null import NullResult
 
 HEADER = "  id source→target  weight   change influence"
 _PLAIN, _CHANGED = Style(), Style(color="yellow")
@@ -142,35 +143,90 @@ def neuron_text(state: ExplorerState, width: int = 56) -> Text:
     return out
 
 
-def ensemble_text(ens: RegionEnsemble, top: int = 12) -> Text:
-    """Summary line, members (core first), opposing pairs and moves of a RegionEnsemble."""
-    topo = ens.topo
+def _sel(mv: Move | None) -> str:
+    return "not reached" if mv is None or mv.measured is None else f"{mv.sel:.3g}"
+
+
+def _gain(g: float | None) -> str:
+    return "n/a" if g is None else f"×{g:.3g}"
+
+
+def _nth(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    n = int(round(p))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def null_text(null: NullResult | None) -> str:
+    """'specificity: 95th percentile of 20 random boxes (ensemble sel; ceiling 75th, k 90th)'."""
+    if null is None:
+        return "specificity: no null (no random box of the region's size fits)"
+    p, n = null.percentile, len(null.boxes) - null.unreachable
+    return (f"specificity: {_nth(p['ensemble'])} percentile of {n} random boxes (ensemble sel;"
+            f" ceiling {_nth(p['ceiling'])}, k {_nth(p['k'])})")
+
+
+def member_marks(c: Control) -> tuple[np.ndarray, dict[int, bool]]:
+    """in(s) = sqrt(A_ss) float64[S] and {member: core} (core: in/out > 1, as in report/2)."""
+    a, b = np.diag(c.ctx.a), np.diag(c.ctx.b)
+    s_in, s_out = np.sqrt(np.maximum(a, 0.0)), np.sqrt(np.maximum(b, 0.0))
+    return s_in, {int(s): bool(s_in[s] > s_out[s] + 1e-9) for s in c.members}
+
+
+def ensemble_text(c: Control, null: NullResult | None = None, null_line: str | None = None,
+                  top: int = 12) -> Text:
+    """The answer first: summary line, sel against the ceiling, gains over the baselines, the
+    curve as a sparkline and the null (``null``, or ``null_line`` while it is not there);
+    then details: members (in curve order), spread, opposing pairs and the rule."""
+    from synens.core.analysis.control import ENSEMBLE_SHARE
+    from synens.core.analysis.masks import bounding_box
+
+    topo, ens, bl = c.ctx.topo, c.ensemble, c.baselines
     out = Text()
-    x0, y0, x1, y1 = ens.region
-    out.append(f"region {x0},{y0},{x1},{y1}\n", style="bold")
-    out.append(summary_line(ens) + "\n", style="bold green")
-    core = [int(s) for s, c in zip(ens.members, ens.core, strict=True) if c]
-    shared = [int(s) for s, c in zip(ens.members, ens.core, strict=True) if not c]
-    sc = ens.scores
-    for name, ids in (("core", core), ("shared", shared)):
-        out.append(f"{name} ({len(ids)}):\n", style="bold")
-        for s in ids[:top]:
-            label = synapse_label(topo, s)
-            out.append(f"{s:4d} {label:<9s} in {sc.in_[s]:.3f} out {sc.out[s]:.3f} "
-                       f"sel {sc.sel[s]:.2f}\n")
-        if len(ids) > top:
-            out.append(f"  … {len(ids) - top} more\n", style="dim")
-    out.append(f"opposing pairs ({len(ens.pairs)}):\n", style="bold")
-    for p in ens.pairs[:5]:
-        out.append(f"  {p['a']} & {p['b']}  rho_in {p['rho_in']:+.2f}  "
-                   f"rho_out {p['rho_out']:+.2f}  sel {p['sel']:.2f}\n")
-    out.append(f"coordinated moves ({len(ens.moves)}):\n", style="bold")
-    for i, mv in enumerate(ens.moves):
-        comps = ", ".join(f"{s}:{v:+.2f}" for s, v in mv["components"][:3])
-        out.append(f"  {i + 1}. sel {mv['selectivity']:.2f}  {comps}\n")
-        if "measured" in mv:
-            m = mv["measured"]
-            out.append(f"     measured in {m['in']:.4f} out {m['out']:.4f}\n", style="dim")
+    x0, y0, x1, y1 = bounding_box(c.mask)
+    out.append(f"region {x0},{y0},{x1},{y1} ({int(c.mask.sum())} px)\n", style="bold")
+    out.append(summary_line(c) + "\n", style="bold green")
+    share = f"{ENSEMBLE_SHARE:.0%} at k = {c.k}" if c.reached else \
+        f"{ENSEMBLE_SHARE:.0%} NOT reached"
+    out.append(f"  sel {_sel(ens)}, ceiling {_sel(c.ceiling)}: {share}\n")
+    if bl:
+        s, n, q = bl["synapse"], bl["neuron"], bl["neuron_same_k"]
+        g = bl["gain"]
+        out.append("  gain over best synapse" + (f" {s[0]} (sel {_sel(s[1])})" if s else "")
+                   + f": {_gain(g['synapse'])}\n")
+        out.append("  gain over best neuron" + (f" {n[0]} (sel {_sel(n[1])})" if n else "")
+                   + f": {_gain(g['neuron'])}\n")
+        out.append("    → the best neuron matches the ensemble\n" if bl["neuron_matches"]
+                   else "    → the ensemble beats every single neuron\n", style="bold")
+        out.append(f"  one-neuron move of k = {c.k}" + (f" (neuron {q[0]})" if q else "")
+                   + f": {_gain(g['neuron_same_k'])}\n")
+    sels = [p.move.sel for p in c.curve]
+    out.append(f"curve k 1..{len(sels)} (sel {sels[0]:.3g} → {max(sels):.3g}, log): ")
+    out.append(sparkline(sels) + "\n", style="cyan")
+    if null_line is not None:
+        out.append(null_line + "\n", style="dim italic")
+    else:
+        out.append(null_text(null) + "\n", style="bold magenta")
+    _, marks = member_marks(c)
+    comps = ens.components()
+    out.append(f"members ({c.k}, in curve order; ● core, ○ shared):\n", style="bold")
+    for s in c.members[:top].tolist():
+        out.append(f"{s:4d} {synapse_label(topo, s):<9s} {_MEMBER[marks[s]]} "
+                   f"step {comps.get(s, 0.0):+.3g}\n")
+    if c.k > top:
+        out.append(f"  … {c.k - top} more\n", style="dim")
+    out.append("spread: " + (", ".join(f"neuron {n} {100 * c.neuron_share[n]:.0f} %"
+                                       for n in c.spread) or "none") + "\n")
+    out.append(f"opposing pairs ({len(c.pairs)}):\n", style="bold")
+    for p in c.pairs[:5]:
+        comp = p["move"].components()
+        same = "same target" if p["same_target"] else "two targets"
+        out.append(f"  {p['a']} & {p['b']}  {comp[p['a']]:+.3g}/{comp[p['b']]:+.3g}  "
+                   f"sel {_sel(p['move'])}  {_gain(p['gain'])}  {same}\n")
+    out.append(f"rule: smallest k with sel ≥ {ENSEMBLE_SHARE:.0%} of the ceiling's "
+               f"(λ = {c.ctx.lam_rel:g}·tr B/S; {c.path})\n", style="dim")
     return out
 
 

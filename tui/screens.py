@@ -22,9 +22,11 @@ KEYS = """\
   w               sweep the weight: trained + Δ, Δ −0.8 → +0.3 (any key stops)
 [b]Region[/b]
   s               region mode: arrows move the cursor (shift: 8 px), space fixes a
-                  corner, enter analyses the rectangle (again after edits), esc cancels
-  c               coordinated move: ←/→ move along the top move, esc leaves
-  d               dump the region's report for the weights in use to a new .txt file
+                  corner, enter analyses it (again after edits), esc cancels
+                  (the null of random boxes follows in the background; esc stops it)
+  c               follow the ensemble move: ←/→ by ¼ of its measured step, esc leaves
+  C               toggle to the best-neuron move (and back) at the same position
+  d               dump the region's report (synens-report/2) for the weights in use
 [b]Views[/b]
   1 painting   2 original   3 difference   4 neuron activation
   5 linear change map of the synapse        6 atlas of ensemble parts
@@ -214,8 +216,9 @@ KEYMAP = [
     ("s", "region", "region", "Select a region (rectangle)"),
     ("space", "corner", "", "Region: fix a corner at the cursor"),
     ("enter", "confirm", "", "Region: analyse the rectangle"),
-    ("escape", "cancel", "", "Leave region mode or the coordinated move"),
-    ("c", "coord", "move", "Coordinated move along the top direction"),
+    ("escape", "cancel", "", "Leave region mode or the coordinated move; stop the null"),
+    ("c", "coord('ensemble')", "move", "Follow the ensemble move of the region"),
+    ("C", "coord('neuron')", "", "Toggle between the ensemble and the best-neuron move"),
     ("e", "focus_ensemble", "", "Ensemble pane: focus it (↑/↓, PgUp/PgDn scroll; esc leaves)"),
     ("d", "dump", "dump", "Dump the ensemble report to a .txt file"),
     ("t", "train", "train", "Train / stop training"),

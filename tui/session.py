@@ -46,21 +46,25 @@ class Tagged(Generic[T]):
     value: T
 
 
-def _report(model: Model, weights: np.ndarray, rect: Rect, ens: Any) -> str:
-    return W.report_text(model, weights, rect, ens)
-
-
 @dataclass
 class Analyses:
     """The analysis functions the session calls (pluggable; the only place they are named).
 
-    region(model, weights float64[S], rect) -> ensemble; atlas(model, weights) -> float[K, h, w];
-    report(model, weights, rect, ensemble | None) -> text.
+    region(model, weights float64[S], rect) -> Control (``region_control``'s first answer);
+    null(control, boxes, seed, progress(done, total), cancelled() -> bool) -> NullResult | None
+    (None: no random box fits; raises InterruptedError when cancelled);
+    atlas(model, weights) -> float[K, h, w];
+    report(model, weights, rect, control | None, null | None) -> text (control None: computed;
+    null None: "not run").
+    ``null_boxes``/``null_seed``: the null's boxes and seed (the report command's defaults).
     """
 
     region: Callable[[Model, np.ndarray, Rect], Any] = W.analyse
+    null: Callable[..., Any] = W.null_for
     atlas: Callable[[Model, np.ndarray], np.ndarray] = W.atlas_parts
-    report: Callable[[Model, np.ndarray, Rect, Any], str] = _report
+    report: Callable[..., str] = W.report_text
+    null_boxes: int = W.NULL_BOXES
+    null_seed: int = W.NULL_SEED
 
 
 @dataclass
@@ -258,8 +262,16 @@ class Session:
     def atlas(self, weights: np.ndarray) -> np.ndarray:
         return self.analyses.atlas(self.model, weights)
 
-    def report(self, rect: Rect, weights: np.ndarray, ens: Any) -> str:
-        return self.analyses.report(self.model, weights, rect, ens)
+    def region_null(self, control: Any, progress: Callable[[int, int], None] | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> Any:
+        """The null of a region analysis (``Analyses.null`` with its boxes and seed)."""
+        a = self.analyses
+        return a.null(control, a.null_boxes, a.null_seed, progress, cancelled)
+
+    def report(self, rect: Rect, weights: np.ndarray, control: Any = None,
+               null: Any = None) -> str:
+        """The report text for ``rect`` and ``weights`` (control None: computed here)."""
+        return self.analyses.report(self.model, weights, rect, control, null)
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: str | Path, suffix: str, weights: np.ndarray | None = None) -> Path:

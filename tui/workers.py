@@ -6,14 +6,22 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from synens.core.analysis.ensemble import RegionEnsemble
-from synens.core.analysis.region import region_ensemble
 from synens.core.files.model import Model, save_model
 from synens.core.network.train import Progress, TrainConfig, TrainResult, train
+
+if TYPE_CHECKING:
+    from synens.core.analysis.control import Control
+    from synens.core.analysis.null import NullResult
+
+#: The null's defaults: those of ``synens-tui report`` (--null-boxes 20, --seed 0).
+NULL_BOXES, NULL_SEED = 20, 0
+#: Pairs listed in a dump: ``synens-tui report``'s --top default.
+REPORT_TOP = 10
 
 
 def unique_path(folder: str | os.PathLike, stem: str, suffix: str) -> Path:
@@ -50,27 +58,64 @@ def model_stem(model: Model) -> str:
     return Path(picture).stem if isinstance(picture, str) and picture else "model"
 
 
-def analyse(model: Model, weights: np.ndarray,
-            rect: tuple[int, int, int, int]) -> RegionEnsemble:
-    """The region ensemble of ``rect`` (picture pixels) with ``weights`` float64[S]."""
-    return region_ensemble(model.topo, np.array(weights, np.float64), model.image, rect)
+def region_name(rect: tuple[int, int, int, int]) -> str:
+    """How ``synens-tui report --region`` names a rectangle: 'rectangle x0,y0,x1,y1'."""
+    return "rectangle " + ",".join(str(int(v)) for v in rect)
+
+
+def analyse(model: Model, weights: np.ndarray, rect: tuple[int, int, int, int]) -> Control:
+    """The first answer for ``rect`` (picture pixels, half-open) with ``weights`` float64[S]:
+    ``region_control`` (ceiling, curve, ensemble, baselines, pairs), exactly as the report
+    command computes it."""
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.masks import rect_mask
+
+    w, h = model.size
+    return region_control(model.topo, np.array(weights, np.float64), rect_mask(rect, w, h))
+
+
+def null_for(
+    control: Control,
+    boxes: int = NULL_BOXES,
+    seed: int = NULL_SEED,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> NullResult | None:
+    """The region's null (``region_null``) as the report command runs it; None when no box
+    of the region's size leaves anything outside (the report then says "not run").
+    Raises InterruptedError when ``cancelled()`` turns true."""
+    from synens.core.analysis.null import null_possible, region_null
+
+    if boxes <= 0 or not null_possible(control.mask):
+        return None
+    return region_null(control, boxes, seed, progress, cancelled)
+
+
+def weights_note(model: Model, weights: np.ndarray) -> str | None:
+    """The report's ``weights:`` line for weights edited in the explorer (None: unedited)."""
+    changed = int(np.count_nonzero(np.asarray(weights) != model.weights))
+    return (f"edited in the explorer: {changed} of {model.n_synapses} weights differ from the "
+            "model file") if changed else None
 
 
 def report_text(
     model: Model,
     weights: np.ndarray,
     rect: tuple[int, int, int, int],
-    ens: RegionEnsemble | None = None,
+    control: Control | None = None,
+    null: NullResult | None = None,
 ) -> str:
-    """The text of ``synens-tui report MODEL --region rect`` for these weights."""
-    from synens.core.reports.region import region_report_text
+    """The text of ``synens-tui report MODEL --region rect`` for these weights (synens-report/2).
 
-    if ens is None:
-        ens = analyse(model, weights, rect)
-    changed = int(np.count_nonzero(np.asarray(weights) != model.weights))
-    note = (f"edited in the explorer: {changed} of {model.n_synapses} weights differ from the "
-            "model file") if changed else None
-    return region_report_text(ens, model.path, weights_note=note)
+    ``control``: the region's analysis (computed when None); ``null``: its null (None: the
+    report says the null was not run; pass ``null_for(control)`` for the command's text)."""
+    from synens.core.reports.control_text import control_text
+
+    if control is None:
+        control = analyse(model, weights, rect)
+    control = replace(control, pairs=control.pairs[:REPORT_TOP])
+    return control_text(control, null, model.path, region_name(rect),
+                        weights_note=weights_note(model, weights))
 
 
 def dump_report(text: str, folder: str | os.PathLike, rect: tuple[int, int, int, int]) -> Path:
