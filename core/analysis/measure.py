@@ -81,14 +81,17 @@ class Renderer:
     weights float64[S]; mask bool[H, W]; base float32[H, W, 3]. ``renders`` counts renders.
     """
 
-    def __init__(self, topo: Topology, weights: np.ndarray, mask: np.ndarray) -> None:
+    def __init__(self, topo: Topology, weights: np.ndarray, mask: np.ndarray,
+                 batch: BatchRenderer | None = None) -> None:
+        """``batch``: a BatchRenderer of the same weights at the mask's size, to share."""
         self.topo = topo
         self.weights = np.asarray(weights, np.float64)
         self.mask = np.asarray(mask, bool)
         self.height, self.width = self.mask.shape
         self.flat = self.mask.ravel()
         self.band = border_band(self.mask, BORDER_PX)[~self.mask]
-        self.batch = BatchRenderer(topo, self.weights, self.width, self.height)
+        self.batch = batch if batch is not None else BatchRenderer(
+            topo, self.weights, self.width, self.height)
         self.base_flat = self.batch.base                       # float32[3, P]
         self.base = np.ascontiguousarray(self.base_flat.T).reshape(self.height, self.width, 3)
         self.renders = 0
