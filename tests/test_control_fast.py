@@ -89,3 +89,23 @@ def test_null_box_answer_fast_path_agrees_with_the_plain_pipeline(net):
         crosses = np.count_nonzero(np.diff((sels >= thr).astype(int)) != 0)
         if crosses <= 1:
             assert slow[2] == k
+
+
+def test_greedy_path_equals_brute_force_greedy():
+    from synens.core.analysis.sparse import greedy_path
+
+    rng = np.random.default_rng(2)
+    s = 40
+    ja, jb = rng.normal(size=(30, s)), rng.normal(size=(200, s))
+    ja[:, :5] *= 4.0
+    a, b = ja.T @ ja / 30, jb.T @ jb / 200
+    lam = 1e-3
+    order, mus = greedy_path(a, b, lam, 12)
+    chosen: list[int] = []
+    for step in range(12):
+        scores = [best_move(a, b, lam, chosen + [j])[0] if j not in chosen else -np.inf
+                  for j in range(s)]
+        j = int(np.argmax(scores))
+        assert order[step] == j
+        assert mus[step] == pytest.approx(scores[j], rel=1e-9)
+        chosen.append(j)

@@ -46,7 +46,9 @@ def linear_sel(a: np.ndarray, b: np.ndarray, v: np.ndarray, eps: float = 1e-9) -
 def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
                      cand: np.ndarray) -> np.ndarray:
     """μ(chosen ∪ {j}) for every j of ``cand`` (int64[c]); bl = B + λI. float64[c], −inf if j
-    is in ``chosen`` or numerically dependent on it."""
+    is in ``chosen`` or numerically dependent on it. Exact for every candidate that can be
+    the best; a candidate whose upper bound (M ≤ μ_top I) is below the best lower bound gets
+    its lower bound instead (it cannot win)."""
     cand = np.asarray(cand, np.int64)
     dj_a, dj_b = a[cand, cand], bl[cand, cand]
     t = np.asarray(chosen, np.int64)
@@ -68,20 +70,29 @@ def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
     z2 = (q.T @ m) ** 2                                   # k × c
     top = mu[-1]
     zt2 = z2[-1]
-    theta = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + zt2)
-    theta = np.maximum(theta, np.maximum(top, c))
-    live = z2 > 1e-300
+    # bounds on the top eigenvalue of the bordered matrix: with z_top alone (below) and with
+    # M ≤ top·I (above); candidates whose upper bound is under the best lower bound cannot win
+    low_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + zt2)
+    up_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + z2.sum(axis=0))
+    low_b = np.maximum(low_b, np.maximum(top, c))
+    out = np.where(ok, low_b, -np.inf)
+    out[np.isin(cand, t)] = -np.inf
+    best_low = out.max()
+    keep = np.flatnonzero((out > -np.inf) & (up_b >= best_low))
+    z2k, ck = z2[:, keep], c[keep]
+    theta = low_b[keep]
+    live = z2k > 1e-300
     for _ in range(50):
         gap = theta[None, :] - mu[:, None]
         gap = np.where(live, np.maximum(gap, 1e-150), 1.0)
-        f = theta - c - np.sum(np.where(live, z2 / gap, 0.0), axis=0)
-        fp = 1.0 + np.sum(np.where(live, z2 / (gap * gap), 0.0), axis=0)
+        f = theta - ck - np.sum(np.where(live, z2k / gap, 0.0), axis=0)
+        fp = 1.0 + np.sum(np.where(live, z2k / (gap * gap), 0.0), axis=0)
         step = -f / fp
         theta = theta + np.maximum(step, 0.0)
         if np.all(np.abs(step) <= 1e-13 * np.maximum(np.abs(theta), 1e-300)):
             break
-    out = np.where(ok, theta, -np.inf)
-    out[np.isin(cand, t)] = -np.inf
+    out[keep] = theta
+    # pruned candidates keep their lower bound, which is below the winner's value
     return out
 
 
