@@ -109,3 +109,19 @@ def test_greedy_path_equals_brute_force_greedy():
         assert order[step] == j
         assert mus[step] == pytest.approx(scores[j], rel=1e-9)
         chosen.append(j)
+
+
+def test_ridge_path_equals_the_cholesky_eigenproblem(net):
+    from synens.core.analysis.sparse import ridge_path
+
+    topo, w = net
+    ctx = context(topo, w, rect_mask((4, 4, 12, 10), *SIZE))
+    lam0 = lam_zero(ctx.a)
+    every = np.arange(topo.n_synapses)
+    for lam, (mu, v) in zip((0.1 * lam0, lam0, 10 * lam0),
+                            ridge_path(ctx.a, ctx.b, (0.1 * lam0, lam0, 10 * lam0)), strict=True):
+        mu2, v2 = best_move(ctx.a, ctx.b, lam, every)
+        assert mu == pytest.approx(mu2, rel=1e-6)
+        assert abs(float(v @ v2)) == pytest.approx(1.0, abs=1e-6)
+        bl = ctx.b + lam * np.eye(topo.n_synapses)
+        assert float(v @ ctx.a @ v) / float(v @ bl @ v) == pytest.approx(mu, rel=1e-9)

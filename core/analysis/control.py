@@ -41,7 +41,7 @@ from synens.core.analysis.measure import (
     levels_dict,
     measure_many,
 )
-from synens.core.analysis.sparse import best_move, greedy_path, linear_sel
+from synens.core.analysis.sparse import best_move, greedy_path, linear_sel, ridge_path
 from synens.core.base.topology import Topology
 from synens.core.network.streaming import split_gram, split_samples
 
@@ -209,8 +209,7 @@ def lam_zero(a: np.ndarray) -> float:
 def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
     """Set ctx.lam by LAM_GRID (measured) and return the ceiling move and the grid's sels."""
     ctx.lam0 = lam_zero(ctx.a)
-    every = np.arange(ctx.a.shape[0])
-    moves = ctx.moves([best_move(ctx.a, ctx.b, c * ctx.lam0, every) for c in LAM_GRID])
+    moves = ctx.moves(ridge_path(ctx.a, ctx.b, [c * ctx.lam0 for c in LAM_GRID]))
     grid, best = [], None
     for c, mv in zip(LAM_GRID, moves, strict=True):
         grid.append((c, mv.measured.sel if mv.measured is not None else None))

@@ -34,6 +34,29 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     return float(mu[0]), v
 
 
+def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float]
+               ) -> list[tuple[float, np.ndarray]]:
+    """(μ, unit move float64[S]) of the top eigenvector of (A, B + λI) over every synapse, for
+    each λ of ``lams``: B = U diag(β) Uᵀ once, then per λ the eigenproblem of
+    D UᵀAU D, D = diag((β + λ)^-½) (``best_move`` where B + λI is numerically singular).
+    Sign: the largest-magnitude component positive."""
+    beta, u = np.linalg.eigh(0.5 * (b + b.T))
+    au = u.T @ a @ u
+    out = []
+    for lam in lams:
+        if not beta[0] + lam > 1e-12 * (beta[-1] + lam):   # as generalized_top would see it
+            out.append(best_move(a, b, lam, np.arange(a.shape[0])))
+            continue
+        d = 1.0 / np.sqrt(beta + lam)
+        mu, y = np.linalg.eigh(d[:, None] * au * d[None, :])
+        v = u @ (d * y[:, -1])
+        v /= np.linalg.norm(v)
+        if v[np.argmax(np.abs(v))] < 0:
+            v = -v
+        out.append((float(mu[-1]), v))
+    return out
+
+
 def linear_sel(a: np.ndarray, b: np.ndarray, v: np.ndarray, eps: float = 1e-9) -> tuple[float,
                                                                                       float]:
     """Linear RMS_R(J v) and sel = RMS_R / (RMS_O + eps) of v (float64[S]) per unit of |v|."""
