@@ -39,3 +39,18 @@ def test_batched_render_refuses_bad_rows():
         br.render_flat(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="finite"):
         br.render_flat(np.full((1, topo.n_synapses), np.nan))
+
+
+def test_split_sumsq_matches_numpy():
+    from synens.core.kernels.batch import _split_sumsq
+
+    rng = np.random.default_rng(1)
+    rend = rng.normal(size=(4, 3, 50)).astype(np.float32)
+    base = rng.normal(size=(3, 50)).astype(np.float32)
+    inside = (rng.random(50) < 0.3).astype(np.float64)
+    out = np.empty((4, 2))
+    _split_sumsq(rend, base, inside, out)
+    d = rend.astype(np.float64) - base.astype(np.float64)
+    m = inside.astype(bool)
+    assert np.allclose(out[:, 0], (d[:, :, m] ** 2).sum(axis=(1, 2)), rtol=1e-6)
+    assert np.allclose(out[:, 1], (d[:, :, ~m] ** 2).sum(axis=(1, 2)), rtol=1e-6)

@@ -28,6 +28,7 @@ import numpy as np
 from synens.core.analysis.masks import border_band
 from synens.core.base.errors import SynensError
 from synens.core.base.topology import Topology
+from synens.core.kernels import batch as KB
 from synens.core.network.batch import BatchRenderer
 
 #: Default RMS change inside R that every measured move is scaled to (colour units).
@@ -89,6 +90,7 @@ class Renderer:
         self.mask = np.asarray(mask, bool)
         self.height, self.width = self.mask.shape
         self.flat = self.mask.ravel()
+        self.inside = self.flat.astype(np.float64)
         self.band = border_band(self.mask, BORDER_PX)[~self.mask]
         self.batch = batch if batch is not None else BatchRenderer(
             topo, self.weights, self.width, self.height)
@@ -96,6 +98,25 @@ class Renderer:
         self.base = np.ascontiguousarray(self.base_flat.T).reshape(self.height, self.width, 3)
         self.renders = 0
         self.calls = 0
+
+    def renders_stats(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, P], and
+        the RMS change over R and over O of each (float64[D] each)."""
+        out, ss = [], []
+        for i in range(0, steps.shape[0], BATCH):
+            part = steps[i:i + BATCH]
+            self.renders += part.shape[0]
+            self.calls += 1
+            rend = self.batch.render_flat(self.weights[None, :] + part)
+            sums = np.empty((part.shape[0], 2))
+            KB._split_sumsq(rend, self.base_flat, self.inside, sums)
+            out.append(rend)
+            ss.append(sums)
+        sums = np.concatenate(ss)
+        rend = out[0] if len(out) == 1 else np.concatenate(out)
+        n_in = 3.0 * self.inside.sum()
+        return rend, np.sqrt(sums[:, 0] / n_in), np.sqrt(sums[:, 1] / (3.0 * self.flat.size
+                                                                        - n_in))
 
     def changes(self, steps: np.ndarray) -> np.ndarray:
         """render(w + step) − render(w) for each row of steps (float64[D, S]): float32[D, 3, P]."""
@@ -173,7 +194,8 @@ class _Search:
         self.sign = 1.0 if sels[0] >= sels[1] else -1.0
 
     def update(self, d: np.ndarray, rms: float) -> None:
-        """Take the change d (float32[3, P]) at the current t, whose RMS over R is ``rms``."""
+        """Take the render d (float32[3, P]) at the current t, whose RMS change over R is
+        ``rms``."""
         f = rms - self.level
         t = self.t
         self.rounds += 1
@@ -211,11 +233,6 @@ class _Search:
         self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
 
 
-def _rows(live: list[tuple[int, _Search]]) -> list[bool]:
-    """For each rendered row of a round: whether it belongs to a move whose sign is open."""
-    return [o for _, job in live for o in ((True, True) if job.sign is None else (False,))]
-
-
 def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float | None]]
                  ) -> list[Measured | None]:
     """Measure moves (v float64[S], lin_in = RMS_R(J v), level, sign or None) in lockstep.
@@ -230,29 +247,23 @@ def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float 
             live.append((i, _Search(v, float(lin_in), float(level), sign)))
     while live:
         steps = [s for _, job in live for s in job.steps()]
-        d = r.changes(np.array(steps))
-        rms = r.rms_in_flat(d)
-        open_ = [p for p, row in enumerate(_rows(live)) if row]
-        sel = np.zeros(rms.size)
-        if open_:
-            sel[open_] = [selectivity(a, b) for a, b in zip(
-                rms[open_], r.rms_out_flat(d[open_]), strict=True)]
+        rend, rms, rms_o = r.renders_stats(np.array(steps))
         pos, still = 0, []
         for i, job in live:
             if job.sign is None:
-                job.pick_sign((sel[pos], sel[pos + 1]))
+                job.pick_sign((selectivity(rms[pos], rms_o[pos]),
+                               selectivity(rms[pos + 1], rms_o[pos + 1])))
                 k = pos if job.sign > 0 else pos + 1
-                dk, fk = d[k], rms[k]
                 pos += 2
             else:
-                dk, fk = d[pos], rms[pos]
+                k = pos
                 pos += 1
-            job.update(dk, float(fk))
+            job.update(rend[k], float(rms[k]))
             if not job.done:
                 still.append((i, job))
             elif job.result is not None:
-                t, dd = job.result
-                out[i] = r.summary_flat(dd, job.sign * t, job.level)
+                t, rk = job.result
+                out[i] = r.summary_flat(rk - r.base_flat, job.sign * t, job.level)
         live = still
     return out
 

@@ -73,3 +73,23 @@ def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
                 an[i] = tanh_(zn[i])
         for k in range(3):
             out[c, d, k, :] = a[outs[k]]
+
+
+@njit(**PJIT)
+def _split_sumsq(R, base, inside, out):
+    """Sums of squared change over R's and O's pixels: R float[D, 3, P] (renders), base
+    float[3, P], inside float64[P] (1 in R, 0 in O); out float64[D, 2] (R, O)."""
+    p = base.shape[1]
+    for d in prange(R.shape[0]):
+        s_in = 0.0
+        s_out = 0.0
+        for k in range(3):
+            r = R[d, k]
+            b = base[k]
+            for i in range(p):
+                e = np.float64(r[i] - b[i])
+                e2 = e * e
+                s_in += e2 * inside[i]
+                s_out += e2 * (1.0 - inside[i])
+        out[d, 0] = s_in
+        out[d, 1] = s_out
