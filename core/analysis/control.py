@@ -6,8 +6,9 @@ moves over synapse sets, greedy selection), ``measure`` (non-linear selectivity 
 
 * Gram matrices A, B (float64[S, S]) over R and O: pixel-mean JᵀJ over the pixels and the
   3 channels, one streaming pass (``split_gram``), so ``in(s) = sqrt(A_ss)`` as in report/1.
-* λ = c · λ₀ with λ₀ = (FLOOR / LEVEL)² · trace(A)/S and c from LAM_GRID: the c whose
-  ceiling move measures the highest non-linear sel (ties: the larger c). λ₀ is the ridge
+* λ = c · λ₀ with λ₀ = (FLOOR / LEVEL)² · trace(A)/S and c on the grid LAM_GRID, extended
+  by LAM_STEP while the best is at its edge (within LAM_LIMITS): the c whose ceiling move
+  measures the highest non-linear sel (ties: the larger c). λ₀ is the ridge
   that, for a move of average in-gain scaled to LEVEL, adds FLOOR of RMS to the out-change
   (λ t²‖v‖² = FLOOR² at t² = LEVEL² S / trace(A)): it prices an outside change on the same
   floor as the measured sel = in / (out + FLOOR). The same λ serves every eigenproblem.
@@ -45,8 +46,11 @@ from synens.core.analysis.sparse import best_move, greedy_path, linear_sel, ridg
 from synens.core.base.topology import Topology
 from synens.core.network.streaming import split_gram, split_samples
 
-#: λ = c · λ₀ for c in LAM_GRID (see the module docstring).
+#: λ = c · λ₀: c starts on LAM_GRID and extends by LAM_STEP while the best is at an edge,
+#: within LAM_LIMITS (at 1e-3 λ₀ the ridge is worth 3e-6 RMS, float32 render noise).
 LAM_GRID = (0.1, 1.0, 10.0)
+LAM_STEP = 10.0
+LAM_LIMITS = (1e-3, 1e3)
 K_MAX = 64
 ENSEMBLE_SHARE = 0.8
 K_SHARES = (0.5, 0.95)
@@ -207,20 +211,39 @@ def lam_zero(a: np.ndarray) -> float:
 
 
 def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
-    """Set ctx.lam by LAM_GRID (measured) and return the ceiling move and the grid's sels."""
+    """Set ctx.lam by the measured λ grid (module docstring) and return the ceiling move and
+    the grid's sels [(c, sel | None), ...] in increasing c."""
     ctx.lam0 = lam_zero(ctx.a)
-    moves = ctx.moves(ridge_path(ctx.a, ctx.b, [c * ctx.lam0 for c in LAM_GRID]))
-    grid, best = [], None
-    for c, mv in zip(LAM_GRID, moves, strict=True):
-        grid.append((c, mv.measured.sel if mv.measured is not None else None))
-        if mv.measured is not None and (best is None or mv.sel >= best[1].sel):
-            best = (c, mv)
-    if best is None:
+    tried: dict[float, Move] = {}
+
+    def run(cs: list[float]) -> None:
+        for c, mv in zip(cs, ctx.moves(ridge_path(ctx.a, ctx.b, [c * ctx.lam0 for c in cs])),
+                         strict=True):
+            tried[c] = mv
+
+    run(list(LAM_GRID))
+    while True:
+        ok = [(mv.sel, c) for c, mv in tried.items() if mv.measured is not None]
+        if not ok:
+            break
+        c_best = max(ok)[1]
+        lo, hi = min(tried), max(tried)
+        if c_best == lo and lo / LAM_STEP >= LAM_LIMITS[0] * (1 - 1e-9):
+            run([lo / LAM_STEP])
+        elif c_best == hi and hi * LAM_STEP <= LAM_LIMITS[1] * (1 + 1e-9):
+            run([hi * LAM_STEP])
+        else:
+            break
+    grid = [(c, tried[c].measured.sel if tried[c].measured is not None else None)
+            for c in sorted(tried)]
+    ok = [(mv.sel, c) for c, mv in tried.items() if mv.measured is not None]
+    if not ok:
         raise UnreachableError(
             f"no move reaches an RMS change of {LEVEL:g} inside the region (steps of at most "
             "20 per weight along the best move, every ridge tried): it cannot be controlled")
-    ctx.lam_rel, ctx.lam = best[0], best[0] * ctx.lam0
-    mv = best[1]
+    c = max(ok)[1]
+    ctx.lam_rel, ctx.lam = c, c * ctx.lam0
+    mv = tried[c]
     if levels:
         ctx.add_levels([mv])
     return mv, grid
