@@ -125,3 +125,16 @@ def test_ridge_path_equals_the_cholesky_eigenproblem(net):
         assert abs(float(v @ v2)) == pytest.approx(1.0, abs=1e-6)
         bl = ctx.b + lam * np.eye(topo.n_synapses)
         assert float(v @ ctx.a @ v) / float(v @ bl @ v) == pytest.approx(mu, rel=1e-9)
+
+
+def test_top_eigen_equals_eigh():
+    from synens.core.analysis.sparse import top_eigen
+
+    rng = np.random.default_rng(4)
+    for n, decay in ((300, 0.9), (200, 0.99), (50, 0.5)):
+        q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        w = decay ** np.arange(n) * 1e3
+        m = (q * w) @ q.T
+        mu, y = top_eigen(m)
+        assert mu == pytest.approx(1e3, rel=1e-9)
+        assert abs(float(y @ q[:, 0])) == pytest.approx(1.0, abs=1e-8)
