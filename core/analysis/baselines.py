@@ -26,6 +26,7 @@ from synens.core.analysis.control import (
     Control,
     Move,
     fan_in,
+    fan_in_moves,
 )
 from synens.core.analysis.measure import LEVEL, measure_many
 from synens.core.analysis.sparse import best_move, greedy_path
@@ -66,11 +67,10 @@ class Plan:
         top_s = [int(s) for s in np.argsort(-mu_s, kind="stable")[:N_SYNAPSES] if mu_s[s] > 0]
         self.syn = [(s, ctx.unmeasured(float(mu_s[s]), _unit(s, topo.n_synapses)))
                     for s in top_s]
-        mu_n = np.array([best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0]
-                         for n in range(topo.n_neurons)])
+        fans = fan_in_moves(ctx)
+        mu_n = np.array([mu for mu, _ in fans])
         self.top_n = [int(n) for n in np.argsort(-mu_n, kind="stable")[:N_NEURONS]]
-        self.neu = [(n, ctx.unmeasured(*best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))))
-                    for n in self.top_n]
+        self.neu = [(n, ctx.unmeasured(*fans[n])) for n in self.top_n]
 
     def all(self) -> list[Move]:
         return [m for _, m in self.syn] + [m for _, m in self.neu]

@@ -98,6 +98,7 @@ class Context:
     lam_rel: float = 0.0
     lam0: float = 0.0
     extra: list = field(default_factory=list)
+    fan_in_cache: tuple | None = None
 
     def move(self, mu: float, v: np.ndarray, levels: bool = False) -> Move:
         """Measure the unit move v over its support."""
@@ -249,10 +250,17 @@ def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
     return mv, grid
 
 
+def fan_in_moves(ctx: Context) -> list[tuple[float, np.ndarray]]:
+    """(μ, unit move) of every neuron's fan-in at ctx.lam, computed once per λ."""
+    if ctx.fan_in_cache is None or ctx.fan_in_cache[0] != ctx.lam:
+        ctx.fan_in_cache = (ctx.lam, [best_move(ctx.a, ctx.b, ctx.lam, fan_in(ctx.topo, n))
+                                      for n in range(ctx.topo.n_neurons)])
+    return ctx.fan_in_cache[1]
+
+
 def best_neuron_first(ctx: Context) -> tuple[int, float]:
     """The neuron whose fan-in move has the highest μ, and that μ."""
-    topo = ctx.topo
-    mus = [best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0] for n in range(topo.n_neurons)]
+    mus = [mu for mu, _ in fan_in_moves(ctx)]
     n = int(np.argmax(mus))
     return n, float(mus[n])
 
