@@ -3,6 +3,7 @@
 Usage (from the repository root):
     bash benchmarks/torch_env.sh                       # once: the PyTorch venv
     python benchmarks/bench_analysis.py [--model assets/default.npz] [--json FILE] [--no-torch]
+    python benchmarks/bench_analysis.py --control-only     # first answer and null only
 
 Every figure is a median of wall-clock times of warm calls. The PyTorch peer
 (benchmarks/torch_analysis_peer.py) runs in a separate process (.venv-bench), never at the same
@@ -50,8 +51,10 @@ def stages(model, region) -> dict:
     return {k: C.median(C.timings(f, repeat=21)) for k, f in out.items()}
 
 
-def control_times(model, region, null_boxes: int = 20) -> dict:
-    """Seconds of the control instrument's first answer (median of 3 warm calls) and its null."""
+def control_times(model, region, null_boxes: int = 20, repeat: int = 5,
+                  null_repeat: int = 3) -> dict:
+    """Seconds of the control instrument's first answer (median of ``repeat`` warm calls) and
+    of its null (median of ``null_repeat`` runs), with the renders each used."""
     import time
 
     from synens.core.analysis.control import region_control
@@ -60,12 +63,49 @@ def control_times(model, region, null_boxes: int = 20) -> dict:
 
     mask = rect_mask(region, *model.size)
     c = region_control(model.topo, model.weights, mask)  # warm
-    first = C.median(C.timings(lambda: region_control(model.topo, model.weights, mask),
-                               repeat=3, warmup=0))
-    t = time.perf_counter()
-    region_null(c, null_boxes, 0)
-    return {"first answer (ceiling, curve to 64, baselines, pairs)": first,
-            f"null of {null_boxes} boxes": time.perf_counter() - t}
+    region_null(c, 2, 0)                                  # warm
+    first = C.timings(lambda: region_control(model.topo, model.weights, mask),
+                      repeat=repeat, warmup=0)
+    nulls = []
+    for _ in range(null_repeat):
+        t = time.perf_counter()
+        region_null(c, null_boxes, 0)
+        nulls.append(time.perf_counter() - t)
+    return {"first answer (ceiling, curve to 64, baselines, pairs)": C.median(first),
+            f"null of {null_boxes} boxes": C.median(nulls) if nulls else None,
+            "renders in the first answer": c.ctx.renderer.renders,
+            "first answer seconds": first, "null seconds": nulls}
+
+
+def control_main(args) -> int:
+    """Only the control instrument: first answer on each region, null on the first."""
+    model = load_model(args.model)
+    rows = []
+    data: dict = {"machine": C.machine(), "model": args.model,
+                  "env": {k: os.environ.get(k) for k in ENV_KEYS}, "control": {}}
+    load = data["background_load"] = {}
+    for i, region in enumerate(REGIONS):
+        name = ",".join(map(str, region))
+        C.log(f"control instrument, region {name} ...")
+        with C.Section(load, f"control {name}"):
+            r = control_times(model, region, null_repeat=3 if i == 0 else 0)
+        data["control"][name] = r
+        rows.append([f"first answer, region {name} ({r['renders in the first answer']} renders)",
+                     C.fmt(r["first answer (ceiling, curve to 64, baselines, pairs)"], "s"),
+                     "<= 0.5 s"])
+        if i == 0:
+            rows.append([f"null of 20 boxes, region {name}", C.fmt(r["null of 20 boxes"], "s"),
+                         "<= 3 s"])
+    m = data["machine"]
+    print(f"machine: {m['processor']}, {m['cpus']} CPUs; numba {m['numba']} "
+          f"({m['numba_threads']} threads); load average at the end: {os.getloadavg()[0]:.1f}")
+    noisy = [f"{k} {100 * v['others']:.0f} %" for k, v in load.items() if v["others"] > 0.10]
+    if noisy:
+        print("WARNING: other processes used the cores during: " + ", ".join(noisy))
+    print(C.table(rows, ["figure (medians)", "ours", "target"]))
+    if args.json:
+        C.write_json(args.json, data)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--repeat", type=int, default=31, help="timed calls per region (31)")
+    ap.add_argument("--control-only", action="store_true",
+                    help="only the control instrument: first answers (median of 5) and the "
+                         "20-box null (median of 3)")
     args = ap.parse_args(argv)
+    if args.control_only:
+        return control_main(args)
     model = load_model(args.model)
     topo, w, img = model.topo, model.weights, model.image
     data: dict = {"machine": C.machine(), "model": args.model, "picture": list(model.size),
@@ -96,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         data["stages"] = stages(model, REGIONS[0])
     C.log("ours: control instrument, first region ...")
     with C.Section(load, "control"):
-        data["control"] = control_times(model, REGIONS[0])
+        data["control"] = {k: v for k, v in control_times(model, REGIONS[0]).items()
+                           if not k.endswith("seconds")}
     C.log("ours: atlas and basis test ...")
     with C.Section(load, "atlas"):
         atlas = ensemble_atlas(topo, w, img)

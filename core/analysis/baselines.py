@@ -22,10 +22,13 @@ from __future__ import annotations
 import numpy as np
 from synens.core.analysis.control import (
     ENSEMBLE_SHARE,
+    Context,
     Control,
     Move,
     fan_in,
+    fan_in_moves,
 )
+from synens.core.analysis.measure import LEVEL, measure_many
 from synens.core.analysis.sparse import best_move, greedy_path
 
 N_SYNAPSES = 8
@@ -46,33 +49,72 @@ def _gain(ens: Move, base: Move | None) -> float | None:
     return ens.sel / base.sel
 
 
-def add_baselines(c: Control) -> None:
-    """Fill c.baselines: {"synapse": (s, Move), "neuron": (n, Move), "neuron_same_k": ...,
-    "gain": {...}, "neuron_matches": bool}; entries are None when nothing reaches the level."""
+def _unit(s: int, n: int) -> np.ndarray:
+    v = np.zeros(n)
+    v[s] = 1.0
+    return v
+
+
+class Plan:
+    """The baselines' moves that do not depend on the ensemble (single synapses, neurons'
+    fan-ins), measured in the same lockstep batch as the curve."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        topo = ctx.topo
+        da, db = np.diag(ctx.a), np.diag(ctx.b)
+        mu_s = np.where(da > 0, da / (db + ctx.lam), -np.inf)
+        top_s = [int(s) for s in np.argsort(-mu_s, kind="stable")[:N_SYNAPSES] if mu_s[s] > 0]
+        self.syn = [(s, ctx.unmeasured(float(mu_s[s]), _unit(s, topo.n_synapses)))
+                    for s in top_s]
+        fans = fan_in_moves(ctx)
+        mu_n = np.array([mu for mu, _ in fans])
+        self.top_n = [int(n) for n in np.argsort(-mu_n, kind="stable")[:N_NEURONS]]
+        self.neu = [(n, ctx.unmeasured(*fans[n])) for n in self.top_n]
+
+    def all(self) -> list[Move]:
+        return [m for _, m in self.syn] + [m for _, m in self.neu]
+
+    def jobs(self) -> list[tuple]:
+        """measure_many jobs of every planned move at LEVEL."""
+        return [(m.vector, m.lin_in, LEVEL, None) for m in self.all()]
+
+    def take(self, found: list) -> None:
+        """Set the planned moves' measures from the results of ``jobs()``."""
+        for m, f in zip(self.all(), found, strict=False):
+            m.measured = f
+
+
+def plan_baselines(ctx: Context) -> Plan:
+    """The ensemble-independent baseline moves, not yet measured."""
+    return Plan(ctx)
+
+
+def finish(c: Control, plan: Plan) -> None:
+    """Fill c.baselines and c.pairs once the planned moves are measured: the same-k moves,
+    the pairs, their members alone and every headline move's other levels in lockstep."""
     ctx, topo = c.ctx, c.ctx.topo
-    da, db = np.diag(ctx.a), np.diag(ctx.b)
-    mu_s = np.where(da > 0, da / (db + ctx.lam), -np.inf)
-    top_s = [int(s) for s in np.argsort(-mu_s, kind="stable")[:N_SYNAPSES] if mu_s[s] > 0]
-    syn = []
-    for s in top_s:
-        v = np.zeros(topo.n_synapses)
-        v[s] = 1.0
-        syn.append((s, ctx.move(float(mu_s[s]), v)))
-    mu_n = np.array([best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0]
-                     for n in range(topo.n_neurons)])
-    top_n = [int(n) for n in np.argsort(-mu_n, kind="stable")[:N_NEURONS]]
-    neu = [(n, ctx.best(fan_in(topo, n))) for n in top_n]
-    same = []
-    for n in top_n:
+    same_items = []
+    for n in plan.top_n:
         f = fan_in(topo, n)
         order = f if f.size <= c.k else greedy_path(ctx.a, ctx.b, ctx.lam, c.k, (f,))[0]
-        same.append((n, ctx.best(np.asarray(order))))
-    b_syn, b_neu, b_same = _best(syn), _best(neu), _best(same)
-    for b in (b_syn, b_neu, b_same):
-        if b is not None and b[1].measured is not None:
-            from synens.core.analysis.measure import measure_levels
-            m = b[1]
-            m.levels = measure_levels(ctx.renderer, m.vector, m.lin_in, m.measured)
+        same_items.append(best_move(ctx.a, ctx.b, ctx.lam, np.asarray(order)))
+    cands = pair_candidates(ctx.a, ctx.b, ctx.lam, c.members)[:N_PAIRS]
+    known = {s: m for s, m in plan.syn}
+    need = sorted({s for p in cands for s in (p["a"], p["b"])} - set(known))
+    single_items = [(ctx.a[s, s] / (ctx.b[s, s] + ctx.lam), _unit(s, topo.n_synapses))
+                    for s in need]
+    b_syn, b_neu = _best(plan.syn), _best(plan.neu)
+    heads = [c.ensemble] + [b[1] for b in (b_syn, b_neu) if b is not None]
+    moves = ctx.moves(same_items + single_items + [(p["mu"], p["v"]) for p in cands],
+                      ctx.level_jobs(heads))
+    ctx.take_levels(heads, ctx.extra)
+    ns, nn = len(same_items), len(single_items)
+    same = list(zip(plan.top_n, moves[:ns], strict=True))
+    known.update(zip(need, moves[ns:ns + nn], strict=True))
+    b_same = _best(same)
+    if b_same is not None:
+        ctx.add_levels([b_same[1]])
     ens = c.ensemble
     c.baselines = {
         "synapse": b_syn, "neuron": b_neu, "neuron_same_k": b_same,
@@ -81,6 +123,25 @@ def add_baselines(c: Control) -> None:
                  "neuron_same_k": _gain(ens, b_same[1] if b_same else None)},
         "neuron_matches": bool(b_neu is not None and b_neu[1].sel >= ENSEMBLE_SHARE * ens.sel),
     }
+    pairs = []
+    for p, mv in zip(cands, moves[ns + nn:], strict=True):
+        if mv.measured is None:
+            continue
+        better = max(known[p["a"]].sel, known[p["b"]].sel)
+        p.update(move=mv, gain=mv.sel / better if better > 0 else None,
+                 same_target=bool(topo.dst[p["a"]] == topo.dst[p["b"]]))
+        pairs.append(p)
+    pairs.sort(key=lambda p: (-(p["gain"] if p["gain"] is not None else np.inf), p["a"], p["b"]))
+    c.pairs = pairs
+
+
+def add_baselines(c: Control) -> None:
+    """Fill c.baselines (and c.pairs): {"synapse": (s, Move), "neuron": (n, Move),
+    "neuron_same_k": ..., "gain": {...}, "neuron_matches": bool}; None where nothing
+    reaches the level."""
+    plan = plan_baselines(c.ctx)
+    plan.take(measure_many(c.ctx.renderer, plan.jobs()))
+    finish(c, plan)
 
 
 def pair_candidates(a: np.ndarray, b: np.ndarray, lam: float,
@@ -114,25 +175,5 @@ def pair_candidates(a: np.ndarray, b: np.ndarray, lam: float,
 
 
 def add_pairs(c: Control) -> None:
-    """Fill c.pairs: the N_PAIRS best opposing pairs of the ensemble, measured, by gain."""
-    ctx = c.ctx
-    singles: dict[int, Move] = {}
-
-    def single(s: int) -> Move:
-        if s not in singles:
-            v = np.zeros(ctx.topo.n_synapses)
-            v[s] = 1.0
-            singles[s] = ctx.move(ctx.a[s, s] / (ctx.b[s, s] + ctx.lam), v)
-        return singles[s]
-
-    pairs = []
-    for p in pair_candidates(ctx.a, ctx.b, ctx.lam, c.members)[:N_PAIRS]:
-        mv = ctx.move(p["mu"], p["v"])
-        if mv.measured is None:
-            continue
-        better = max((single(p["a"]).sel, single(p["b"]).sel))
-        p.update(move=mv, gain=mv.sel / better if better > 0 else None,
-                 same_target=bool(ctx.topo.dst[p["a"]] == ctx.topo.dst[p["b"]]))
-        pairs.append(p)
-    pairs.sort(key=lambda p: (-(p["gain"] if p["gain"] is not None else np.inf), p["a"], p["b"]))
-    c.pairs = pairs
+    """Fill c.pairs (with the baselines: ``add_baselines`` does both)."""
+    add_baselines(c)

@@ -6,15 +6,19 @@ moves over synapse sets, greedy selection), ``measure`` (non-linear selectivity 
 
 * Gram matrices A, B (float64[S, S]) over R and O: pixel-mean JᵀJ over the pixels and the
   3 channels, one streaming pass (``split_gram``), so ``in(s) = sqrt(A_ss)`` as in report/1.
-* λ = c · trace(B)/S with c from LAM_GRID: the c whose ceiling move measures the highest
-  non-linear sel (ties: the larger c). The same λ serves every other eigenproblem.
+* λ = c · λ₀ with λ₀ = (FLOOR / LEVEL)² · trace(A)/S and c on the grid LAM_GRID, extended
+  by LAM_STEP while the best is at its edge (within LAM_LIMITS): the c whose ceiling move
+  measures the highest non-linear sel (ties: the larger c). λ₀ is the ridge
+  that, for a move of average in-gain scaled to LEVEL, adds FLOOR of RMS to the out-change
+  (λ t²‖v‖² = FLOOR² at t² = LEVEL² S / trace(A)): it prices an outside change on the same
+  floor as the measured sel = in / (out + FLOOR). The same λ serves every eigenproblem.
 * Ceiling: top generalised eigenvector of (A, B + λI) over all synapses.
 * Curve: greedy forward selection (``sparse.greedy_path``) to K_MAX synapses along two paths:
   from nothing, and first through the fan-in of the neuron whose fan-in move has the
   highest μ, then freely. Kept: of the paths whose final μ is at least that neuron's μ,
   the one whose μ first reaches ENSEMBLE_SHARE² × the ceiling's μ (the linear analogue of
   the ensemble rule), then the higher mean log μ over k, then the plain path. Every k is
-  measured.
+  measured; all measurements of one stage run in lockstep (``measure.measure_many``).
 * Ensemble: the smallest k whose measured sel ≥ ENSEMBLE_SHARE × the ceiling's; if no k
   does, the k with the best measured sel (``reached`` False). Also k at K_SHARES.
 * Neurons: each target neuron's share of ‖v‖² of the ensemble move; spread over those with
@@ -29,18 +33,24 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import DTypeLike
 from synens.core.analysis.measure import (
+    FLOOR,
     LEVEL,
     Measured,
     Renderer,
     UnreachableError,
-    measure,
-    measure_levels,
+    level_jobs,
+    levels_dict,
+    measure_many,
 )
-from synens.core.analysis.sparse import best_move, greedy_path, linear_sel
+from synens.core.analysis.sparse import best_move, greedy_path, linear_sel, ridge_path
 from synens.core.base.topology import Topology
 from synens.core.network.streaming import split_gram, split_samples
 
-LAM_GRID = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+#: λ = c · λ₀: c starts on LAM_GRID and extends by LAM_STEP while the best is at an edge,
+#: within LAM_LIMITS (at 1e-3 λ₀ the ridge is worth 3e-6 RMS, float32 render noise).
+LAM_GRID = (0.1, 1.0, 10.0)
+LAM_STEP = 10.0
+LAM_LIMITS = (1e-3, 1e3)
 K_MAX = 64
 ENSEMBLE_SHARE = 0.8
 K_SHARES = (0.5, 0.95)
@@ -86,18 +96,58 @@ class Context:
     renderer: Renderer
     lam: float = 0.0
     lam_rel: float = 0.0
+    lam0: float = 0.0
+    extra: list = field(default_factory=list)
+    fan_in_cache: tuple | None = None
 
     def move(self, mu: float, v: np.ndarray, levels: bool = False) -> Move:
         """Measure the unit move v over its support."""
-        syn = np.flatnonzero(v)
+        mv = self.moves([(mu, v)])[0]
+        if levels:
+            self.add_levels([mv])
+        return mv
+
+    def unmeasured(self, mu: float, v: np.ndarray) -> Move:
+        """The unit move v with its linear figures; ``measured`` still None."""
         lin_in, sel_lin = linear_sel(self.a, self.b, v, EPS)
-        m = measure(self.renderer, v, lin_in)
-        lv = measure_levels(self.renderer, v, lin_in, m) if levels and m is not None else None
-        return Move(syn, v, float(mu), lin_in, sel_lin, m, lv)
+        return Move(np.flatnonzero(v), v, float(mu), lin_in, sel_lin, None)
+
+    def moves(self, items: list[tuple[float, np.ndarray]], extra: list[tuple] = ()
+              ) -> list[Move]:
+        """Measure the unit moves (μ, v) in lockstep, with ``extra`` measure_many jobs in the
+        same batches (their results go to ``self.extra``)."""
+        out = [self.unmeasured(mu, v) for mu, v in items]
+        jobs = [(mv.vector, mv.lin_in, LEVEL, None) for mv in out]
+        found = measure_many(self.renderer, jobs + list(extra))
+        for mv, m in zip(out, found, strict=False):
+            mv.measured = m
+        self.extra = found[len(out):]
+        return out
+
+    def level_jobs(self, moves: list[Move]) -> list[tuple]:
+        """measure_many jobs of every LEVELS for each measured move."""
+        return [j for mv in moves if mv.measured is not None
+                for j in level_jobs(mv.vector, mv.lin_in, mv.measured)]
+
+    def take_levels(self, moves: list[Move], found: list) -> None:
+        """Set .levels of each measured move from results of ``level_jobs(moves)``."""
+        i = 0
+        for mv in moves:
+            if mv.measured is not None:
+                mv.levels = levels_dict(found[i:i + 3])
+                i += 3
+
+    def add_levels(self, moves: list[Move]) -> None:
+        """Measure every move at every LEVELS, in lockstep."""
+        self.take_levels(moves, measure_many(self.renderer, self.level_jobs(moves)))
 
     def best(self, idx: np.ndarray | list[int], levels: bool = False) -> Move:
         mu, v = best_move(self.a, self.b, self.lam, idx)
         return self.move(mu, v, levels)
+
+    def bests(self, sets: list[np.ndarray | list[int]], extra: list[tuple] = ()) -> list[Move]:
+        """The measured best move over each synapse set, in lockstep."""
+        return self.moves([best_move(self.a, self.b, self.lam, idx) for idx in sets], extra)
 
 
 @dataclass
@@ -155,33 +205,62 @@ def fan_in(topo: Topology, n: int) -> np.ndarray:
     return np.flatnonzero(topo.dst == n).astype(np.int64)
 
 
+def lam_zero(a: np.ndarray) -> float:
+    """λ₀ = (FLOOR / LEVEL)² · trace(A)/S (module docstring); A float64[S, S]."""
+    s = a.shape[0]
+    return (FLOOR / LEVEL) ** 2 * (float(np.trace(a)) / s or 1.0)
+
+
 def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
-    """Set ctx.lam by LAM_GRID (measured) and return the ceiling move and the grid's sels."""
-    s = ctx.a.shape[0]
-    scale = float(np.trace(ctx.b)) / s or float(np.trace(ctx.a)) / s or 1.0
-    every = np.arange(s)
-    best, grid = None, []
-    for c in LAM_GRID:
-        mu, v = best_move(ctx.a, ctx.b, c * scale, every)
-        mv = ctx.move(mu, v)
-        grid.append((c, mv.measured.sel if mv.measured is not None else None))
-        if mv.measured is not None and (best is None or mv.sel >= best[1].sel):
-            best = (c, mv)
-    if best is None:
+    """Set ctx.lam by the measured λ grid (module docstring) and return the ceiling move and
+    the grid's sels [(c, sel | None), ...] in increasing c."""
+    ctx.lam0 = lam_zero(ctx.a)
+    tried: dict[float, Move] = {}
+
+    def run(cs: list[float]) -> None:
+        for c, mv in zip(cs, ctx.moves(ridge_path(ctx.a, ctx.b, [c * ctx.lam0 for c in cs])),
+                         strict=True):
+            tried[c] = mv
+
+    run(list(LAM_GRID))
+    while True:
+        ok = [(mv.sel, c) for c, mv in tried.items() if mv.measured is not None]
+        if not ok:
+            break
+        c_best = max(ok)[1]
+        lo, hi = min(tried), max(tried)
+        if c_best == lo and lo / LAM_STEP >= LAM_LIMITS[0] * (1 - 1e-9):
+            run([lo / LAM_STEP])
+        elif c_best == hi and hi * LAM_STEP <= LAM_LIMITS[1] * (1 + 1e-9):
+            run([hi * LAM_STEP])
+        else:
+            break
+    grid = [(c, tried[c].measured.sel if tried[c].measured is not None else None)
+            for c in sorted(tried)]
+    ok = [(mv.sel, c) for c, mv in tried.items() if mv.measured is not None]
+    if not ok:
         raise UnreachableError(
             f"no move reaches an RMS change of {LEVEL:g} inside the region (steps of at most "
             "20 per weight along the best move, every ridge tried): it cannot be controlled")
-    ctx.lam_rel, ctx.lam = best[0], best[0] * scale
-    mv = best[1]
+    c = max(ok)[1]
+    ctx.lam_rel, ctx.lam = c, c * ctx.lam0
+    mv = tried[c]
     if levels:
-        mv.levels = measure_levels(ctx.renderer, mv.vector, mv.lin_in, mv.measured)
+        ctx.add_levels([mv])
     return mv, grid
+
+
+def fan_in_moves(ctx: Context) -> list[tuple[float, np.ndarray]]:
+    """(μ, unit move) of every neuron's fan-in at ctx.lam, computed once per λ."""
+    if ctx.fan_in_cache is None or ctx.fan_in_cache[0] != ctx.lam:
+        ctx.fan_in_cache = (ctx.lam, [best_move(ctx.a, ctx.b, ctx.lam, fan_in(ctx.topo, n))
+                                      for n in range(ctx.topo.n_neurons)])
+    return ctx.fan_in_cache[1]
 
 
 def best_neuron_first(ctx: Context) -> tuple[int, float]:
     """The neuron whose fan-in move has the highest μ, and that μ."""
-    topo = ctx.topo
-    mus = [best_move(ctx.a, ctx.b, ctx.lam, fan_in(topo, n))[0] for n in range(topo.n_neurons)]
+    mus = [mu for mu, _ in fan_in_moves(ctx)]
     n = int(np.argmax(mus))
     return n, float(mus[n])
 
@@ -204,12 +283,13 @@ def choose_path(ctx: Context, k_max: int, mu_ceiling: float) -> tuple[list[int],
     return best[2], best[3]
 
 
-def measure_curve(ctx: Context, order: list[int], stop_at: float | None = None
-                  ) -> list[CurvePoint]:
-    """Measure the best move over each prefix of ``order`` (stop at the first sel ≥ stop_at)."""
+def measure_curve(ctx: Context, order: list[int], stop_at: float | None = None,
+                  extra: list[tuple] = ()) -> list[CurvePoint]:
+    """Measure the best move over each prefix of ``order``, all in lockstep (``stop_at``:
+    drop the points after the first whose sel ≥ stop_at)."""
+    moves = ctx.bests([order[:i + 1] for i in range(len(order))], extra)
     out = []
-    for i in range(len(order)):
-        mv = ctx.best(order[:i + 1])
+    for i, mv in enumerate(moves):
         out.append(CurvePoint(i + 1, int(order[i]), mv))
         if stop_at is not None and mv.sel >= stop_at:
             break
@@ -254,21 +334,24 @@ def region_control(topo: Topology, weights: np.ndarray, mask: np.ndarray, k_max:
     ``extras`` adds the baselines and the pairs (``baselines.py``). Raises UnreachableError
     when no move reaches LEVEL inside R.
     """
-    from synens.core.analysis.baselines import add_baselines, add_pairs
+    from synens.core.analysis.baselines import finish, plan_baselines
 
     t0 = time.perf_counter()
     ctx = context(topo, weights, mask, dtype)
-    ceiling, grid = choose_ceiling(ctx)
+    ceiling, grid = choose_ceiling(ctx, levels=False)
     order, name = choose_path(ctx, min(k_max, topo.n_synapses), ceiling.mu)
-    curve = measure_curve(ctx, order)
+    plan = plan_baselines(ctx) if extras else None
+    first = ctx.level_jobs([ceiling]) + (plan.jobs() if plan is not None else [])
+    curve = measure_curve(ctx, order, extra=first)
+    ctx.take_levels([ceiling], ctx.extra[:3])
     k, reached, at = membership(curve, ceiling.sel)
     c = Control(ctx, mask, grid, ceiling, curve, name, k, reached, at)
     ens = c.ensemble
-    ens.levels = measure_levels(ctx.renderer, ens.vector, ens.lin_in, ens.measured) \
-        if ens.measured is not None else None
     c.neuron_share, c.spread, c.targets, c.touched = neurons_of(topo, ens)
-    if extras:
-        add_baselines(c)
-        add_pairs(c)
+    if plan is not None:
+        plan.take(ctx.extra[3:])
+        finish(c, plan)
+    else:
+        ctx.add_levels([ens])
     c.seconds = time.perf_counter() - t0
     return c

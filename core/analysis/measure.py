@@ -1,13 +1,23 @@
-"""Non-linear selectivity of a move: scale it to a stated RMS change inside R, re-render, measure.
+"""Non-linear selectivity of moves: scale each to a stated RMS change inside R, re-render, measure.
 
-A move is a direction v (float64[S], weight units). ``measure`` finds a scale t > 0 such
-that the RMS (over R's pixels and the 3 channels, colour units on the [-1, 1] scale) of
-``render(w + t·σ·v) − render(w)`` is ``level`` (default LEVEL = 0.075, about 10/255, within
-TOL), by a short 1-D search from the linear guess; the sign σ is the one whose sel is higher
-at the linear guess (both are rendered). Renders are float32 at the
-training resolution. Reported: scale = σ·t (so the step is scale·v), in, out (RMS over O),
-sel = in / (out + EPS), max_out (largest |change| over O's pixels and channels) and border
-(share of O's squared change within BORDER_PX pixels of R, Chebyshev distance).
+A move is a direction v (float64[S], weight units). ``measure_many`` finds for every move a
+scale t > 0 such that the RMS (over R's pixels and the 3 channels, colour units on the
+[-1, 1] scale) of ``render(w + t·σ·v) − render(w)`` is ``level`` (default LEVEL = 0.075,
+about 10/255, within TOL). All moves are searched in lockstep: each round renders every
+pending move in one batched call (``BatchRenderer``). The sign σ, unless given, is the one
+whose sel is higher at the linear guess t0 = level / RMS_R(J v) (both signs are rendered in
+the first round). The 1-D search is a secant on in(t) − level from (0, −level) and (t0,
+in(t0) − level), steps clamped to [1.05, 4]× while nothing overshoots, then Illinois regula
+falsi inside the bracket; no weight may move by more than MAX_STEP ("not reached").
+Renders are float32 at the training resolution. Reported: scale = σ·t (the step is
+scale·v), in, out (RMS over O), sel = in / (out + FLOOR), max_out (largest |change| over O's
+pixels and channels) and border (share of O's squared change within BORDER_PX pixels of R,
+Chebyshev distance).
+
+FLOOR = 1e-4 RMS colour units: 1/78 of one 8-bit level (2/255), so an outside change below
+it is invisible in any 8-bit picture, and 100× above float32 render noise (the float32 tanh
+is within 3e-7 of tanh; fastmath results differ in the last bits between CPUs). It caps sel
+at level / FLOOR (750 at 0.075), so no sel is a ratio of rounding errors.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ import numpy as np
 from synens.core.analysis.masks import border_band
 from synens.core.base.errors import SynensError
 from synens.core.base.topology import Topology
-from synens.core.network.render import render
+from synens.core.kernels import batch as KB
+from synens.core.network.batch import BatchRenderer
 
 #: Default RMS change inside R that every measured move is scaled to (colour units).
 LEVEL = 0.075
@@ -28,8 +39,15 @@ LEVELS = (0.05, 0.1, 0.2)
 MAX_STEP = 20.0
 #: Relative tolerance of the 1-D search on the RMS change inside R.
 TOL = 5e-3
+#: sel = in / (out + FLOOR): RMS colour units, see the module docstring.
+FLOOR = 1e-4
+#: Kept for /1 readers: the guard of the linear ratios (not of the measured sel).
 EPS = 1e-9
 BORDER_PX = 3
+#: Most moves rendered in one batched call (memory: BATCH × 3 × P float32).
+BATCH = 96
+#: Most search rounds per move.
+ROUNDS = 40
 
 
 class UnreachableError(SynensError):
@@ -53,126 +71,224 @@ class Measured:
                 "max_out": self.max_out, "border": self.border, "level": self.level}
 
 
+def selectivity(r_in: float, r_out: float) -> float:
+    """The measured sel: in / (out + FLOOR)."""
+    return r_in / (r_out + FLOOR)
+
+
 class Renderer:
     """The picture of one region analysis: weights, R's mask, its border band, the base render.
 
     weights float64[S]; mask bool[H, W]; base float32[H, W, 3]. ``renders`` counts renders.
     """
 
-    def __init__(self, topo: Topology, weights: np.ndarray, mask: np.ndarray) -> None:
+    def __init__(self, topo: Topology, weights: np.ndarray, mask: np.ndarray,
+                 batch: BatchRenderer | None = None) -> None:
+        """``batch``: a BatchRenderer of the same weights at the mask's size, to share."""
         self.topo = topo
         self.weights = np.asarray(weights, np.float64)
         self.mask = np.asarray(mask, bool)
         self.height, self.width = self.mask.shape
+        self.flat = self.mask.ravel()
+        self.inside = self.flat.astype(np.float64)
         self.band = border_band(self.mask, BORDER_PX)[~self.mask]
-        self.base = render(topo, self.weights, self.width, self.height)
+        self.batch = batch if batch is not None else BatchRenderer(
+            topo, self.weights, self.width, self.height)
+        self.base_flat = self.batch.base                       # float32[3, P]
+        self.base = np.ascontiguousarray(self.base_flat.T).reshape(self.height, self.width, 3)
         self.renders = 0
+        self.calls = 0
+
+    def renders_stats(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, P], and
+        the RMS change over R and over O of each (float64[D] each)."""
+        out, ss = [], []
+        for i in range(0, steps.shape[0], BATCH):
+            part = steps[i:i + BATCH]
+            self.renders += part.shape[0]
+            self.calls += 1
+            rend = self.batch.render_flat(self.weights[None, :] + part)
+            sums = np.empty((part.shape[0], 2))
+            KB._split_sumsq(rend, self.base_flat, self.inside, sums)
+            out.append(rend)
+            ss.append(sums)
+        sums = np.concatenate(ss)
+        rend = out[0] if len(out) == 1 else np.concatenate(out)
+        n_in = 3.0 * self.inside.sum()
+        return rend, np.sqrt(sums[:, 0] / n_in), np.sqrt(sums[:, 1] / (3.0 * self.flat.size
+                                                                        - n_in))
+
+    def changes(self, steps: np.ndarray) -> np.ndarray:
+        """render(w + step) − render(w) for each row of steps (float64[D, S]): float32[D, 3, P]."""
+        out = []
+        for i in range(0, steps.shape[0], BATCH):
+            part = steps[i:i + BATCH]
+            self.renders += part.shape[0]
+            self.calls += 1
+            out.append(self.batch.render_flat(self.weights[None, :] + part) - self.base_flat)
+        return out[0] if len(out) == 1 else np.concatenate(out)
 
     def change(self, step: np.ndarray) -> np.ndarray:
         """render(w + step) − render(w): float32[H, W, 3]."""
-        self.renders += 1
-        return render(self.topo, self.weights + step, self.width, self.height) - self.base
+        d = self.changes(np.asarray(step, np.float64)[None, :])[0]
+        return np.ascontiguousarray(d.T).reshape(self.height, self.width, 3)
+
+    def rms_in_flat(self, d: np.ndarray) -> np.ndarray:
+        """RMS over R's pixels and channels of changes float[D, 3, P]: float64[D]."""
+        x = d[:, :, self.flat].astype(np.float64)
+        return np.sqrt(np.mean(x * x, axis=(1, 2)))
+
+    def rms_out_flat(self, d: np.ndarray) -> np.ndarray:
+        """RMS over O's pixels and channels of changes float[D, 3, P]: float64[D]."""
+        x = d[:, :, ~self.flat]
+        return np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=(1, 2)))
 
     def rms_in(self, d: np.ndarray) -> float:
         """RMS over R's pixels and channels of a change float[H, W, 3]."""
         x = d[self.mask]
         return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
-    def summary(self, d: np.ndarray, scale: float, level: float) -> Measured:
-        """The Measured of a change d float[H, W, 3] made by the step scale·v."""
-        d_in, d_out = d[self.mask].astype(np.float64), d[~self.mask].astype(np.float64)
+    def summary_flat(self, d: np.ndarray, scale: float, level: float) -> Measured:
+        """The Measured of a change d float[3, P] made by the step scale·v."""
+        d_in = d[:, self.flat].astype(np.float64)
+        d_out = d[:, ~self.flat].astype(np.float64)
         r_in = float(np.sqrt(np.mean(d_in * d_in)))
-        e_out = (d_out * d_out).sum(axis=1)
+        e_out = (d_out * d_out).sum(axis=0)
         r_out = float(np.sqrt(e_out.sum() / d_out.size))
         tot = float(e_out.sum())
         border = float(e_out[self.band].sum() / tot) if tot > 0 else 0.0
-        return Measured(float(scale), r_in, r_out, r_in / (r_out + EPS),
+        return Measured(float(scale), r_in, r_out, selectivity(r_in, r_out),
                         float(np.abs(d_out).max()), border, float(level))
 
+    def summary(self, d: np.ndarray, scale: float, level: float) -> Measured:
+        """The Measured of a change d float[H, W, 3] made by the step scale·v."""
+        return self.summary_flat(d.reshape(-1, 3).T, scale, level)
 
-def find_scale(r: Renderer, v: np.ndarray, level: float, t: float,
-               first: np.ndarray | None = None) -> tuple[float, np.ndarray] | None:
-    """t > 0 with RMS_R(render(w + t v) − render(w)) = level (within TOL), and that change.
 
-    Starts at ``t`` (whose change ``first`` may be given), brackets by growing the step up
-    to ``MAX_STEP / max |v|``, then regula falsi (Illinois) inside the bracket. None when
-    no step up to that bound reaches ``level``.
-    """
-    t_max = MAX_STEP / float(np.abs(v).max())
-    lo, f_lo = 0.0, -level
-    hi = f_hi = None
-    d = first
-    for _ in range(40):
-        if d is None:
-            d = r.change(t * v)
-        f = r.rms_in(d) - level
-        if abs(f) <= TOL * level:
-            return t, d
-        if f > 0:
-            hi, f_hi = t, f
-            break
-        lo, f_lo = t, f
-        if t >= t_max:
-            return None
-        grow = level / (f + level) if f + level > 0 else 4.0
-        t = min(t * min(max(1.25 * grow, 1.25), 4.0), t_max)
-        d = None
-    if hi is None:
-        return None
-    side = 0
-    for _ in range(60):
-        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        d = r.change(t * v)
-        f = r.rms_in(d) - level
-        if abs(f) <= TOL * level or hi - lo <= 1e-12 * hi:
-            return t, d
-        if f > 0:
-            hi, f_hi = t, f
-            if side == 1:
-                f_lo *= 0.5
-            side = 1
+class _Search:
+    """The 1-D search of one move (see the module docstring): what to render next, and when."""
+
+    def __init__(self, v: np.ndarray, lin_in: float, level: float, sign: float | None) -> None:
+        self.v = v
+        self.level = level
+        vmax = float(np.abs(v).max())
+        self.t_max = MAX_STEP / vmax
+        t0 = level / lin_in if lin_in > 0 else 1e-3 * self.t_max
+        self.t = min(t0, self.t_max)
+        self.sign = sign
+        self.lo, self.f_lo = 0.0, -level
+        self.hi = self.f_hi = None
+        self.side = 0
+        self.rounds = 0
+        self.result: tuple[float, np.ndarray] | None = None
+        self.done = False
+
+    def steps(self) -> list[np.ndarray]:
+        """The steps to render this round: ±t·v while the sign is open, else σ·t·v."""
+        if self.sign is None:
+            return [self.t * self.v, -self.t * self.v]
+        return [self.sign * self.t * self.v]
+
+    def pick_sign(self, sels: tuple[float, float]) -> None:
+        """σ: the sign whose sel at t0 is higher (ties: +)."""
+        self.sign = 1.0 if sels[0] >= sels[1] else -1.0
+
+    def update(self, d: np.ndarray, rms: float) -> None:
+        """Take the render d (float32[3, P]) at the current t, whose RMS change over R is
+        ``rms``."""
+        f = rms - self.level
+        t = self.t
+        self.rounds += 1
+        if abs(f) <= TOL * self.level or (self.hi is not None and
+                                          self.hi - self.lo <= 1e-12 * self.hi):
+            self.result, self.done = (t, d), True
+            return
+        if self.rounds >= ROUNDS:
+            self.result, self.done = ((t, d) if self.hi is not None else None), True
+            return
+        if self.hi is None:
+            if f > 0:
+                self.hi, self.f_hi = t, f
+            else:
+                if t >= self.t_max:
+                    self.done = True
+                    return
+                t_prev, f_prev = self.lo, self.f_lo
+                self.lo, self.f_lo = t, f
+                slope = (f - f_prev) / (t - t_prev)
+                nxt = t - f / slope if slope > 0 else 4.0 * t
+                self.t = min(min(max(nxt, 1.05 * t), 4.0 * t), self.t_max)
+                return
         else:
-            lo, f_lo = t, f
-            if side == -1:
-                f_hi *= 0.5
-            side = -1
-    return t, d
+            if f > 0:
+                self.hi, self.f_hi = t, f
+                if self.side == 1:
+                    self.f_lo *= 0.5
+                self.side = 1
+            else:
+                self.lo, self.f_lo = t, f
+                if self.side == -1:
+                    self.f_hi *= 0.5
+                self.side = -1
+        self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
+
+
+def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float | None]]
+                 ) -> list[Measured | None]:
+    """Measure moves (v float64[S], lin_in = RMS_R(J v), level, sign or None) in lockstep.
+
+    Returns one Measured per move, None where the move does not reach its level.
+    """
+    out: list[Measured | None] = [None] * len(moves)
+    live: list[tuple[int, _Search]] = []
+    for i, (v, lin_in, level, sign) in enumerate(moves):
+        v = np.asarray(v, np.float64)
+        if np.abs(v).max(initial=0.0) > 0:
+            live.append((i, _Search(v, float(lin_in), float(level), sign)))
+    while live:
+        steps = [s for _, job in live for s in job.steps()]
+        rend, rms, rms_o = r.renders_stats(np.array(steps))
+        pos, still = 0, []
+        for i, job in live:
+            if job.sign is None:
+                job.pick_sign((selectivity(rms[pos], rms_o[pos]),
+                               selectivity(rms[pos + 1], rms_o[pos + 1])))
+                k = pos if job.sign > 0 else pos + 1
+                pos += 2
+            else:
+                k = pos
+                pos += 1
+            job.update(rend[k], float(rms[k]))
+            if not job.done:
+                still.append((i, job))
+            elif job.result is not None:
+                t, rk = job.result
+                out[i] = r.summary_flat(rk - r.base_flat, job.sign * t, job.level)
+        live = still
+    return out
 
 
 def measure(r: Renderer, v: np.ndarray, lin_in: float, level: float = LEVEL,
             sign: float | None = None) -> Measured | None:
-    """The move v (float64[S]) measured at ``level``, or None when it does not reach it.
+    """The move v (float64[S]) measured at ``level``, or None when it does not reach it."""
+    return measure_many(r, [(v, lin_in, level, sign)])[0]
 
-    ``lin_in`` = linear RMS_R(J v) gives the first step t0 = level / lin_in. Without
-    ``sign``, both ±v are rendered at t0 and the sign with the higher sel there is searched.
-    """
-    v = np.asarray(v, np.float64)
-    vmax = float(np.abs(v).max())
-    if not vmax > 0:
-        return None
-    t0 = min(level / lin_in if lin_in > 0 else 1e-3 * MAX_STEP / vmax, MAX_STEP / vmax)
-    if sign is None:
-        tries = []
-        for s in (1.0, -1.0):
-            d = r.change(s * t0 * v)
-            tries.append((r.summary(d, s * t0, level).sel, -s, s, d))
-        _, _, sign, first = max(tries, key=lambda x: (x[0], x[1]))
-    else:
-        first = None
-    sign = float(sign)
-    found = find_scale(r, sign * v, level, t0, first)
-    if found is None:
-        return None
-    t, d = found
-    return r.summary(d, sign * t, level)
+
+def level_jobs(v: np.ndarray, lin_in: float, first: Measured,
+               levels: tuple[float, ...] = LEVELS) -> list[tuple]:
+    """The measure_many jobs of a move at each of ``levels``, with the sign of ``first``."""
+    sign = 1.0 if first.scale >= 0 else -1.0
+    return [(v, lin_in, lv, sign) for lv in levels]
+
+
+def levels_dict(found: list[Measured | None], levels: tuple[float, ...] = LEVELS
+                ) -> dict[str, dict | None]:
+    """{"0.05": {...} | None, ...} from the results of ``level_jobs``."""
+    return {f"{lv:g}": (m.as_dict() if m is not None else None)
+            for lv, m in zip(levels, found, strict=True)}
 
 
 def measure_levels(r: Renderer, v: np.ndarray, lin_in: float, first: Measured,
                    levels: tuple[float, ...] = LEVELS) -> dict[str, dict | None]:
     """The move at each of ``levels`` with the sign of ``first``: {"0.05": {...} | None, ...}."""
-    sign = 1.0 if first.scale >= 0 else -1.0
-    out: dict[str, dict | None] = {}
-    for lv in levels:
-        m = measure(r, v, lin_in, lv, sign)
-        out[f"{lv:g}"] = m.as_dict() if m is not None else None
-    return out
+    return levels_dict(measure_many(r, level_jobs(v, lin_in, first, levels)), levels)

@@ -34,6 +34,64 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     return float(mu[0]), v
 
 
+def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float]
+               ) -> list[tuple[float, np.ndarray]]:
+    """(μ, unit move float64[S]) of the top eigenvector of (A, B + λI) over every synapse, for
+    each λ of ``lams``: B = U diag(β) Uᵀ once, then per λ the eigenproblem of
+    D UᵀAU D, D = diag((β + λ)^-½) (``best_move`` where B + λI is numerically singular).
+    Sign: the largest-magnitude component positive."""
+    beta, u = np.linalg.eigh(0.5 * (b + b.T))
+    au = u.T @ a @ u
+    out = []
+    for lam in lams:
+        if not beta[0] + lam > 1e-12 * (beta[-1] + lam):   # as generalized_top would see it
+            out.append(best_move(a, b, lam, np.arange(a.shape[0])))
+            continue
+        d = 1.0 / np.sqrt(beta + lam)
+        mu, y = top_eigen(d[:, None] * au * d[None, :])
+        v = u @ (d * y)
+        v /= np.linalg.norm(v)
+        if v[np.argmax(np.abs(v))] < 0:
+            v = -v
+        out.append((float(mu), v))
+    return out
+
+
+def top_eigen(m: np.ndarray, steps: int = 96, rtol: float = 1e-10) -> tuple[float, np.ndarray]:
+    """Top eigenpair of a symmetric float64[n, n]: Lanczos with full reorthogonalisation from a
+    fixed start, accepted when ‖m y − μ y‖ ≤ rtol · max|eigenvalue| of the Ritz problem;
+    otherwise (or for n ≤ steps) a full ``eigh``. Returns μ and the unit vector float64[n]."""
+    n = m.shape[0]
+    if n <= steps:
+        w, y = np.linalg.eigh(m)
+        return float(w[-1]), y[:, -1]
+    q = np.empty((steps + 1, n))
+    alpha, beta = np.zeros(steps), np.zeros(steps)
+    x = np.linspace(1.0, 2.0, n)
+    q[0] = x / np.linalg.norm(x)
+    k = 0
+    for k in range(steps):
+        r = m @ q[k]
+        alpha[k] = q[k] @ r
+        r -= q[:k + 1].T @ (q[:k + 1] @ r)
+        r -= q[:k + 1].T @ (q[:k + 1] @ r)
+        beta[k] = np.linalg.norm(r)
+        if beta[k] <= 1e-300:
+            break
+        q[k + 1] = r / beta[k]
+        if k >= 8 and k % 8 == 0 or k == steps - 1:
+            t = np.diag(alpha[:k + 1]) + np.diag(beta[:k], 1) + np.diag(beta[:k], -1)
+            w, z = np.linalg.eigh(t)
+            if beta[k] * abs(z[-1, -1]) <= rtol * max(abs(w[0]), abs(w[-1])):
+                y = q[:k + 1].T @ z[:, -1]
+                y /= np.linalg.norm(y)
+                mu = float(y @ m @ y)
+                if np.linalg.norm(m @ y - mu * y) <= 10 * rtol * max(abs(w[0]), abs(w[-1])):
+                    return mu, y
+    w, y = np.linalg.eigh(m)
+    return float(w[-1]), y[:, -1]
+
+
 def linear_sel(a: np.ndarray, b: np.ndarray, v: np.ndarray, eps: float = 1e-9) -> tuple[float,
                                                                                       float]:
     """Linear RMS_R(J v) and sel = RMS_R / (RMS_O + eps) of v (float64[S]) per unit of |v|."""
@@ -46,7 +104,9 @@ def linear_sel(a: np.ndarray, b: np.ndarray, v: np.ndarray, eps: float = 1e-9) -
 def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
                      cand: np.ndarray) -> np.ndarray:
     """μ(chosen ∪ {j}) for every j of ``cand`` (int64[c]); bl = B + λI. float64[c], −inf if j
-    is in ``chosen`` or numerically dependent on it."""
+    is in ``chosen`` or numerically dependent on it. Exact for every candidate that can be
+    the best; a candidate whose upper bound (M ≤ μ_top I) is below the best lower bound gets
+    its lower bound instead (it cannot win)."""
     cand = np.asarray(cand, np.int64)
     dj_a, dj_b = a[cand, cand], bl[cand, cand]
     t = np.asarray(chosen, np.int64)
@@ -68,20 +128,29 @@ def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
     z2 = (q.T @ m) ** 2                                   # k × c
     top = mu[-1]
     zt2 = z2[-1]
-    theta = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + zt2)
-    theta = np.maximum(theta, np.maximum(top, c))
-    live = z2 > 1e-300
+    # bounds on the top eigenvalue of the bordered matrix: with z_top alone (below) and with
+    # M ≤ top·I (above); candidates whose upper bound is under the best lower bound cannot win
+    low_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + zt2)
+    up_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + z2.sum(axis=0))
+    low_b = np.maximum(low_b, np.maximum(top, c))
+    out = np.where(ok, low_b, -np.inf)
+    out[np.isin(cand, t)] = -np.inf
+    best_low = out.max()
+    keep = np.flatnonzero((out > -np.inf) & (up_b >= best_low))
+    z2k, ck = z2[:, keep], c[keep]
+    theta = low_b[keep]
+    live = z2k > 1e-300
     for _ in range(50):
         gap = theta[None, :] - mu[:, None]
         gap = np.where(live, np.maximum(gap, 1e-150), 1.0)
-        f = theta - c - np.sum(np.where(live, z2 / gap, 0.0), axis=0)
-        fp = 1.0 + np.sum(np.where(live, z2 / (gap * gap), 0.0), axis=0)
+        f = theta - ck - np.sum(np.where(live, z2k / gap, 0.0), axis=0)
+        fp = 1.0 + np.sum(np.where(live, z2k / (gap * gap), 0.0), axis=0)
         step = -f / fp
         theta = theta + np.maximum(step, 0.0)
         if np.all(np.abs(step) <= 1e-13 * np.maximum(np.abs(theta), 1e-300)):
             break
-    out = np.where(ok, theta, -np.inf)
-    out[np.isin(cand, t)] = -np.inf
+    out[keep] = theta
+    # pruned candidates keep their lower bound, which is below the winner's value
     return out
 
 

@@ -33,14 +33,21 @@ def rule(c: Control) -> dict:
     """Every rule and constant the report used (strings state the definitions)."""
     return {
         "level": ME.LEVEL, "levels": list(ME.LEVELS), "max_step": ME.MAX_STEP, "tol": ME.TOL,
-        "border_px": ME.BORDER_PX, "eps": ME.EPS, "lam_grid": list(CT.LAM_GRID),
-        "lam_rel": c.ctx.lam_rel, "lam": c.ctx.lam, "k_max": len(c.curve),
+        "border_px": ME.BORDER_PX, "eps": ME.EPS, "floor": ME.FLOOR,
+        "lam_grid": list(CT.LAM_GRID), "lam_step": CT.LAM_STEP,
+        "lam_limits": list(CT.LAM_LIMITS), "lam0": c.ctx.lam0, "lam_rel": c.ctx.lam_rel,
+        "lam": c.ctx.lam, "k_max": len(c.curve),
         "ensemble_share": CT.ENSEMBLE_SHARE, "k_shares": list(CT.K_SHARES),
         "spread_share": CT.SPREAD_SHARE, "path": c.path,
         "measured": "RMS over R/O of render(w + scale v) - render(w), float32, training "
                     "resolution, scale found so that in = level; sign: the better sel at the "
-                    "linear first guess",
-        "lam_rule": "lam = lam_rel * trace(B)/S, lam_rel from lam_grid: the ceiling with the "
+                    f"linear first guess; sel = in / (out + floor), floor = {ME.FLOOR:g} RMS "
+                    "colour units on [-1, 1] (1/78 of an 8-bit level, 100x float32 render "
+                    "noise; sel <= level / floor)",
+        "lam_rule": "lam = lam_rel * lam0, lam0 = (floor / level)^2 * trace(A)/S (the ridge "
+                    "that adds floor of RMS outside-change to a move of average in-gain at "
+                    "the stated inside change); lam_rel from lam_grid, extended by lam_step "
+                    "while the best is at its edge (within lam_limits): the ceiling with the "
                     "highest measured sel",
         "ceiling": "top eigenvector of A v = mu (B + lam I) v over all synapses",
         "curve": "greedy forward selection maximising mu of the best move over the chosen "

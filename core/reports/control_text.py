@@ -103,7 +103,8 @@ def control_text(c: Control, null: NullResult | None = None, model_path: str | N
     lines += ["", "rules:"] + [f"  {k}: {r[k]}" for k in (
         "measured", "lam_rule", "ceiling", "curve", "ensemble", "spread", "baselines", "pairs",
         "null")]
-    lines.append(f"  lam = {r['lam_rel']:g} x trace(B)/S = {r['lam']:.3g}; grid sels: "
+    lines.append(f"  lam = {r['lam_rel']:g} x lam0 = {r['lam']:.3g} (lam0 = {r['lam0']:.3g}); "
+                 "grid sels: "
                  + ", ".join(f"{lr:g}: {'-' if s is None else f'{s:.3g}'}"
                              for lr, s in c.lam_grid))
     gb = green_bias(topo)

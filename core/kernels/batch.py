@@ -1,0 +1,95 @@
+"""Jitted batched renders: D weight vectors painted in one call, parallel over (vector, chunk).
+
+Each vector differs from a base network whose activations are cached (``A0[c, node, i]``).
+A neuron is *dirty* for a vector when one of its input weights differs from the base or one of
+its sources is dirty; only dirty neurons are recomputed, the rest are copied from the cache,
+so a move over a few late synapses costs a fraction of a full render. The arithmetic of a
+recomputed neuron is that of ``forward._chunk_forward``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from synens.core.base.jit import JIT, PJIT, tanh_
+
+
+@njit(**JIT)
+def _dirty(changed, src, ptr, order, dirty):
+    """dirty bool[D, N]: neurons whose value may differ from the base, from changed bool[D, S]."""
+    for d in range(changed.shape[0]):
+        for k in range(order.size):
+            n = order[k]
+            hit = False
+            for s in range(ptr[n], ptr[n + 1]):
+                sv = src[s]
+                if changed[d, s] or (sv >= 0 and dirty[d, sv]):
+                    hit = True
+                    break
+            dirty[d, n] = hit
+
+
+@njit(**PJIT)
+def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
+    """Paint D vectors: W float[D, S]; dirty bool[D, N]; X, Y float[C, CH];
+    A0 float[C, N, CH] (the base's activations); out float[C, D, 3, CH]."""
+    n_all = ptr.size - 1
+    n_c = X.shape[0]
+    m = X.shape[1]
+    for job in prange(W.shape[0] * n_c):
+        d = job // n_c
+        c = job - d * n_c
+        w = W[d]
+        x, y, a0 = X[c], Y[c], A0[c]
+        a = np.empty((n_all, m), X.dtype)
+        zn = np.empty(m, X.dtype)
+        for k in range(order.size):
+            n = order[k]
+            an = a[n]
+            if not dirty[d, n]:
+                b0 = a0[n]
+                for i in range(m):
+                    an[i] = b0[i]
+                continue
+            for i in range(m):
+                zn[i] = 0.0
+            for s in range(ptr[n], ptr[n + 1]):
+                ws = w[s]
+                sv = src[s]
+                if sv >= 0:
+                    b = a[sv]
+                    for i in range(m):
+                        zn[i] += ws * b[i]
+                elif sv == -1:
+                    for i in range(m):
+                        zn[i] += ws
+                elif sv == -2:
+                    for i in range(m):
+                        zn[i] += ws * x[i]
+                else:
+                    for i in range(m):
+                        zn[i] += ws * y[i]
+            for i in range(m):
+                an[i] = tanh_(zn[i])
+        for k in range(3):
+            out[c, d, k, :] = a[outs[k]]
+
+
+@njit(**PJIT)
+def _split_sumsq(R, base, inside, out):
+    """Sums of squared change over R's and O's pixels: R float[D, 3, P] (renders), base
+    float[3, P], inside float64[P] (1 in R, 0 in O); out float64[D, 2] (R, O)."""
+    p = base.shape[1]
+    for d in prange(R.shape[0]):
+        s_in = 0.0
+        s_out = 0.0
+        for k in range(3):
+            r = R[d, k]
+            b = base[k]
+            for i in range(p):
+                e = np.float64(r[i] - b[i])
+                e2 = e * e
+                s_in += e2 * inside[i]
+                s_out += e2 * (1.0 - inside[i])
+        out[d, 0] = s_in
+        out[d, 1] = s_out
