@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.text import Text
 from synens.core.base.topology import Topology
 from synens.core.reports.control import sparkline, summary_line
+from synens.core.reports.table import ordinal
 from textual import events
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -151,21 +152,13 @@ def _gain(g: float | None) -> str:
     return "n/a" if g is None else f"×{g:.3g}"
 
 
-def _nth(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    n = int(round(p))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def null_text(null: NullResult | None) -> str:
     """'specificity: 95th percentile of 20 random boxes (ensemble sel; ceiling 75th, k 90th)'."""
     if null is None:
         return "specificity: no null (no random box of the region's size fits)"
     p, n = null.percentile, len(null.boxes) - null.unreachable
-    return (f"specificity: {_nth(p['ensemble'])} percentile of {n} random boxes (ensemble sel;"
-            f" ceiling {_nth(p['ceiling'])}, k {_nth(p['k'])})")
+    return (f"specificity: {ordinal(p['ensemble'])} percentile of {n} random boxes (ensemble sel;"
+            f" ceiling {ordinal(p['ceiling'])}, k {ordinal(p['k'])})")
 
 
 def member_marks(c: Control) -> tuple[np.ndarray, dict[int, bool]]:

@@ -6,7 +6,7 @@ from synens.core.analysis.control import Control, Move
 from synens.core.analysis.masks import bounding_box
 from synens.core.analysis.null import NullResult
 from synens.core.reports.control import _gain, _sel, green_bias, rule, sparkline, summary_line
-from synens.core.reports.table import fmt, table
+from synens.core.reports.table import fmt, ordinal, table
 
 #: k values shown in the curve's table (plus the ensemble's and the last).
 CURVE_KS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
@@ -69,8 +69,8 @@ def control_text(c: Control, null: NullResult | None = None, model_path: str | N
         p = null.percentile
         lines.append(
             f"  null: percentile among {len(null.boxes) - null.unreachable} random boxes of "
-            f"the same size (seed {null.seed}): ceiling sel {_pct(p['ceiling'])}, ensemble sel "
-            f"{_pct(p['ensemble'])}, k {_pct(p['k'])}"
+            f"the same size (seed {null.seed}): ceiling sel {ordinal(p['ceiling'])}, ensemble sel "
+            f"{ordinal(p['ensemble'])}, k {ordinal(p['k'])}"
             + (f"; {null.unreachable} boxes unreachable" if null.unreachable else ""))
     lines += ["", "members (in the order the curve added them; component = the applied step)"]
     comps = ens.components()
@@ -114,8 +114,6 @@ def control_text(c: Control, null: NullResult | None = None, model_path: str | N
     return "\n".join(lines) + "\n"
 
 
-def _pct(p: float | None) -> str:
-    return "n/a" if p is None else f"{p:.0f}th"
 
 
 def _members(c: Control) -> list[dict]:

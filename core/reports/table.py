@@ -41,3 +41,12 @@ def table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list[
     lines = [indent + "  ".join(f(h) for f, h in zip(fmt, header, strict=True))]
     lines += [indent + "  ".join(f(c) for f, c in zip(fmt, r, strict=True)) for r in rows]
     return lines
+
+
+def ordinal(p: float | None) -> str:
+    """A percentile as an ordinal: '1st', '2nd', '3rd', '11th', '95th'; 'n/a' for None."""
+    if p is None:
+        return "n/a"
+    n = int(round(p))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
