@@ -127,6 +127,21 @@ def test_ridge_path_equals_the_cholesky_eigenproblem(net):
         assert float(v @ ctx.a @ v) / float(v @ bl @ v) == pytest.approx(mu, rel=1e-9)
 
 
+def test_ridge_path_with_a_precomputed_basis_is_the_same_path(net):
+    from synens.core.analysis.sparse import ridge_basis, ridge_path
+
+    topo, w = net
+    ctx = context(topo, w, rect_mask((4, 4, 12, 10), *SIZE))
+    lams = [c * lam_zero(ctx.a) for c in (0.01, 1.0, 100.0)]
+    basis = ridge_basis(ctx.a, ctx.b)
+    beta, u, au = basis
+    np.testing.assert_allclose((u * beta) @ u.T, ctx.b, atol=1e-9 * np.abs(ctx.b).max())
+    got = ridge_path(ctx.a, ctx.b, lams, basis)
+    for (mu, v), (mu2, v2) in zip(got, ridge_path(ctx.a, ctx.b, lams), strict=True):
+        assert mu == pytest.approx(mu2, rel=1e-12)
+        np.testing.assert_allclose(v, v2, atol=1e-12)
+
+
 def test_top_eigen_equals_eigh():
     from synens.core.analysis.sparse import top_eigen
 

@@ -34,14 +34,21 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     return float(mu[0]), v
 
 
-def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float]
+def ridge_basis(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(β float64[S], U float64[S, S], UᵀAU float64[S, S]) with B = U diag(β) Uᵀ: the part of
+    ``ridge_path`` that does not depend on λ, to compute once per (A, B)."""
+    beta, u = np.linalg.eigh(0.5 * (b + b.T))
+    return beta, u, u.T @ a @ u
+
+
+def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float],
+               basis: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                ) -> list[tuple[float, np.ndarray]]:
     """(μ, unit move float64[S]) of the top eigenvector of (A, B + λI) over every synapse, for
-    each λ of ``lams``: B = U diag(β) Uᵀ once, then per λ the eigenproblem of
-    D UᵀAU D, D = diag((β + λ)^-½) (``best_move`` where B + λI is numerically singular).
-    Sign: the largest-magnitude component positive."""
-    beta, u = np.linalg.eigh(0.5 * (b + b.T))
-    au = u.T @ a @ u
+    each λ of ``lams``: B = U diag(β) Uᵀ once (``basis``: ``ridge_basis(a, b)`` computed
+    already), then per λ the eigenproblem of D UᵀAU D, D = diag((β + λ)^-½) (``best_move``
+    where B + λI is numerically singular). Sign: the largest-magnitude component positive."""
+    beta, u, au = ridge_basis(a, b) if basis is None else basis
     out = []
     for lam in lams:
         if not beta[0] + lam > 1e-12 * (beta[-1] + lam):   # as generalized_top would see it
