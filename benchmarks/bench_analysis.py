@@ -10,6 +10,7 @@ Every figure is a median of wall-clock times of warm calls. The PyTorch peer
 time as the Numba side: the two starve each other's OpenMP threads in one process. It also
 reports its members and top selectivity, so the two sides are checked to compute the same.
 The environment (OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY, ...) applies to the Numba side only;
+where unset, it is the synens-tui command's own (``synens.tui.bootstrap``);
 the peer runs with PyTorch's defaults. With 2 cores, OPENBLAS_NUM_THREADS=1 matters: OpenBLAS
 threads that wake for the small LAPACK steps keep spinning and stall the parallel kernels.
 """
@@ -21,13 +22,21 @@ import os
 import sys
 from pathlib import Path
 
-from synens.core.analysis.atlas import ensemble_atlas
-from synens.core.analysis.basis import basis_test
-from synens.core.analysis.ensemble import RegionRule, membership, region_scores
-from synens.core.analysis.moves import coordinated_moves, opposing_pairs, verify_moves
-from synens.core.analysis.region import region_ensemble
-from synens.core.files.model import load_model
-from synens.core.network.streaming import split_gram, split_samples, split_sumsq
+# The process settings of the synens-tui command (OPENBLAS_NUM_THREADS=1,
+# OMP_WAIT_POLICY=PASSIVE, ...), made before NumPy and Numba load, so the figures are those of
+# the tool; a variable set in the environment wins (e.g. OMP_WAIT_POLICY=ACTIVE to measure
+# Numba's default spin-wait, which on a busy 2-core machine adds ~6 ms to every parallel call).
+from synens.tui.bootstrap import configure_process
+
+configure_process()
+
+from synens.core.analysis.atlas import ensemble_atlas  # noqa: E402
+from synens.core.analysis.basis import basis_test  # noqa: E402
+from synens.core.analysis.ensemble import RegionRule, membership, region_scores  # noqa: E402
+from synens.core.analysis.moves import coordinated_moves, opposing_pairs, verify_moves  # noqa: E402
+from synens.core.analysis.region import region_ensemble  # noqa: E402
+from synens.core.files.model import load_model  # noqa: E402
+from synens.core.network.streaming import split_gram, split_samples, split_sumsq  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402

@@ -111,6 +111,44 @@ def test_greedy_path_equals_brute_force_greedy():
         chosen.append(j)
 
 
+def _greedy_rescored(a, b, lam, k_max, phases=(None,)):
+    """The greedy path with every step scored from scratch by ``candidate_scores``."""
+    from synens.core.analysis.sparse import candidate_scores
+
+    bl = b + lam * np.eye(a.shape[0])
+    chosen, mus = [], []
+    for phase in phases:
+        pool = np.arange(a.shape[0]) if phase is None else np.asarray(phase)
+        while len(chosen) < k_max:
+            cand = np.setdiff1d(pool, chosen)
+            if cand.size == 0:
+                break
+            sc = candidate_scores(a, bl, chosen, cand)
+            if not np.isfinite(sc).any():
+                break
+            j = int(np.argmax(sc))
+            chosen.append(int(cand[j]))
+            mus.append(float(sc[j]))
+    return chosen, np.array(mus)
+
+
+def test_incremental_greedy_path_equals_rescoring_every_step(net):
+    from synens.core.analysis.sparse import greedy_path
+
+    topo, w = net
+    for box in ((4, 4, 12, 10), (0, 8, 6, 16)):
+        ctx = context(topo, w, rect_mask(box, *SIZE))
+        lam = lam_zero(ctx.a)
+        fan = np.flatnonzero(topo.dst == topo.dst[-1])
+        for phases in ((None,), (fan, None)):
+            k_max = min(40, topo.n_synapses)
+            order, mus = greedy_path(ctx.a, ctx.b, lam, k_max, phases)
+            ref, ref_mus = _greedy_rescored(ctx.a, ctx.b, lam, k_max, phases)
+            assert order == ref
+            np.testing.assert_allclose(mus, ref_mus, rtol=1e-8)
+            assert np.all(np.diff(mus) >= -1e-9 * mus[-1])
+
+
 def test_ridge_path_equals_the_cholesky_eigenproblem(net):
     from synens.core.analysis.sparse import ridge_path
 
@@ -125,6 +163,21 @@ def test_ridge_path_equals_the_cholesky_eigenproblem(net):
         assert abs(float(v @ v2)) == pytest.approx(1.0, abs=1e-6)
         bl = ctx.b + lam * np.eye(topo.n_synapses)
         assert float(v @ ctx.a @ v) / float(v @ bl @ v) == pytest.approx(mu, rel=1e-9)
+
+
+def test_ridge_path_with_a_precomputed_basis_is_the_same_path(net):
+    from synens.core.analysis.sparse import ridge_basis, ridge_path
+
+    topo, w = net
+    ctx = context(topo, w, rect_mask((4, 4, 12, 10), *SIZE))
+    lams = [c * lam_zero(ctx.a) for c in (0.01, 1.0, 100.0)]
+    basis = ridge_basis(ctx.a, ctx.b)
+    beta, u, au = basis
+    np.testing.assert_allclose((u * beta) @ u.T, ctx.b, atol=1e-9 * np.abs(ctx.b).max())
+    got = ridge_path(ctx.a, ctx.b, lams, basis)
+    for (mu, v), (mu2, v2) in zip(got, ridge_path(ctx.a, ctx.b, lams), strict=True):
+        assert mu == pytest.approx(mu2, rel=1e-12)
+        np.testing.assert_allclose(v, v2, atol=1e-12)
 
 
 def test_top_eigen_equals_eigh():

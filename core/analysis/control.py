@@ -42,7 +42,13 @@ from synens.core.analysis.measure import (
     levels_dict,
     measure_many,
 )
-from synens.core.analysis.sparse import best_move, greedy_path, linear_sel, ridge_path
+from synens.core.analysis.sparse import (
+    best_move,
+    greedy_path,
+    linear_sel,
+    ridge_basis,
+    ridge_path,
+)
 from synens.core.base.topology import Topology
 from synens.core.network.streaming import split_gram, split_samples
 
@@ -216,10 +222,11 @@ def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
     the grid's sels [(c, sel | None), ...] in increasing c."""
     ctx.lam0 = lam_zero(ctx.a)
     tried: dict[float, Move] = {}
+    basis = ridge_basis(ctx.a, ctx.b)                   # once: every grid extension reuses it
 
     def run(cs: list[float]) -> None:
-        for c, mv in zip(cs, ctx.moves(ridge_path(ctx.a, ctx.b, [c * ctx.lam0 for c in cs])),
-                         strict=True):
+        lams = [c * ctx.lam0 for c in cs]
+        for c, mv in zip(cs, ctx.moves(ridge_path(ctx.a, ctx.b, lams, basis)), strict=True):
             tried[c] = mv
 
     run(list(LAM_GRID))

@@ -34,14 +34,21 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     return float(mu[0]), v
 
 
-def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float]
+def ridge_basis(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(β float64[S], U float64[S, S], UᵀAU float64[S, S]) with B = U diag(β) Uᵀ: the part of
+    ``ridge_path`` that does not depend on λ, to compute once per (A, B)."""
+    beta, u = np.linalg.eigh(0.5 * (b + b.T))
+    return beta, u, u.T @ a @ u
+
+
+def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float],
+               basis: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                ) -> list[tuple[float, np.ndarray]]:
     """(μ, unit move float64[S]) of the top eigenvector of (A, B + λI) over every synapse, for
-    each λ of ``lams``: B = U diag(β) Uᵀ once, then per λ the eigenproblem of
-    D UᵀAU D, D = diag((β + λ)^-½) (``best_move`` where B + λI is numerically singular).
-    Sign: the largest-magnitude component positive."""
-    beta, u = np.linalg.eigh(0.5 * (b + b.T))
-    au = u.T @ a @ u
+    each λ of ``lams``: B = U diag(β) Uᵀ once (``basis``: ``ridge_basis(a, b)`` computed
+    already), then per λ the eigenproblem of D UᵀAU D, D = diag((β + λ)^-½) (``best_move``
+    where B + λI is numerically singular). Sign: the largest-magnitude component positive."""
+    beta, u, au = ridge_basis(a, b) if basis is None else basis
     out = []
     for lam in lams:
         if not beta[0] + lam > 1e-12 * (beta[-1] + lam):   # as generalized_top would see it
@@ -126,6 +133,14 @@ def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
     m = (p @ (a_tc - ax)) / d
     c = (np.einsum("ij,ij->j", x, ax) - 2 * np.einsum("ij,ij->j", x, a_tc) + dj_a) / (d * d)
     z2 = (q.T @ m) ** 2                                   # k × c
+    return _secular_top(mu, z2, c, ok, np.isin(cand, t))
+
+
+def _secular_top(mu: np.ndarray, z2: np.ndarray, c: np.ndarray, ok: np.ndarray,
+                 taken: np.ndarray) -> np.ndarray:
+    """Top eigenvalue of each bordered matrix [[diag(μ), z_j], [z_jᵀ, c_j]] (μ float64[k]
+    ascending, z2 = z² float64[k, c], c float64[c]); −inf where not ``ok`` or ``taken``
+    (bool[c]); pruned candidates get their lower bound (see ``candidate_scores``)."""
     top = mu[-1]
     zt2 = z2[-1]
     # bounds on the top eigenvalue of the bordered matrix: with z_top alone (below) and with
@@ -134,7 +149,7 @@ def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
     up_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + z2.sum(axis=0))
     low_b = np.maximum(low_b, np.maximum(top, c))
     out = np.where(ok, low_b, -np.inf)
-    out[np.isin(cand, t)] = -np.inf
+    out[taken] = -np.inf
     best_low = out.max()
     keep = np.flatnonzero((out > -np.inf) & (up_b >= best_low))
     z2k, ck = z2[:, keep], c[keep]
@@ -154,6 +169,58 @@ def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
     return out
 
 
+class _Whitened:
+    """Greedy selection's state over every synapse for the chosen set T (k = |T|), updated by
+    one row per added synapse (O(k·S)) instead of re-solved per step: P = L⁻¹ with
+    LLᵀ = (B + λI)_TT (float64[k, k]), Lb = P (B + λI)_T: and La = P A_T: (float64[k, S]).
+    Then M = P A_TT Pᵀ, and for a candidate j: l = Lb[:, j], d² = bl_jj − ‖l‖²,
+    z = Qᵀ(La[:, j] − M l)/d and c_j = (a_jj − 2 lᵀLa[:, j] + lᵀMl)/d², the same bordered
+    problem as ``candidate_scores``."""
+
+    def __init__(self, a: np.ndarray, bl: np.ndarray) -> None:
+        self.a, self.bl = a, bl
+        s = a.shape[0]
+        self.da, self.db = np.diag(a).copy(), np.diag(bl).copy()
+        self.p = np.zeros((0, 0))
+        self.lb = np.zeros((0, s))
+        self.la = np.zeros((0, s))
+        self.chosen: list[int] = []
+
+    def scores(self, pool: np.ndarray) -> np.ndarray:
+        """μ(T ∪ {j}) for every synapse j (float64[S]); −inf off ``pool`` (bool[S]), on T
+        and where j is numerically dependent on T."""
+        if not self.chosen:
+            out = np.where(self.db > 0, self.da / np.where(self.db > 0, self.db, 1.0), -np.inf)
+            return np.where(pool, out, -np.inf)
+        t = np.asarray(self.chosen, np.int64)
+        m_ = self.la[:, t] @ self.p.T
+        mu, q = np.linalg.eigh(0.5 * (m_ + m_.T))
+        d2 = self.db - np.einsum("ij,ij->j", self.lb, self.lb)
+        ok = (d2 > 1e-10 * np.maximum(self.db, 1e-300)) & pool
+        d = np.sqrt(np.where(ok, d2, 1.0))
+        ql, qa = q.T @ self.lb, q.T @ self.la
+        c = (self.da - 2 * np.einsum("ij,ij->j", self.lb, self.la)
+             + np.einsum("i,ij->j", mu, ql * ql)) / (d * d)
+        z2 = ((qa - mu[:, None] * ql) / d) ** 2
+        taken = np.zeros(self.da.size, bool)
+        taken[t] = True
+        return _secular_top(mu, z2, c, ok, taken)
+
+    def add(self, j: int) -> None:
+        """Append synapse j to T: one new row of P, Lb and La."""
+        l_ = self.lb[:, j]
+        d = float(np.sqrt(self.bl[j, j] - l_ @ l_))
+        k = len(self.chosen)
+        p = np.zeros((k + 1, k + 1))
+        p[:k, :k] = self.p
+        p[k, :k] = -(l_ @ self.p) / d
+        p[k, k] = 1.0 / d
+        self.p = p
+        self.lb = np.vstack([self.lb, (self.bl[j] - l_ @ self.lb) / d])
+        self.la = np.vstack([self.la, (self.a[j] - l_ @ self.la) / d])
+        self.chosen.append(int(j))
+
+
 def greedy_path(a: np.ndarray, b: np.ndarray, lam: float, k_max: int,
                 phases: Sequence[np.ndarray | None] = (None,)) -> tuple[list[int], np.ndarray]:
     """Synapses in the order greedy forward selection adds them (at most ``k_max``), and μ of
@@ -161,22 +228,23 @@ def greedy_path(a: np.ndarray, b: np.ndarray, lam: float, k_max: int,
 
     ``phases``: candidate sets used in turn, each until it is used up (None: every synapse);
     e.g. ``(fan_in, None)`` first completes a neuron's fan-in, then goes on freely. Ties go
-    to the lower synapse id.
+    to the lower synapse id. Scores as ``candidate_scores``, with the whitened state kept
+    from step to step (``_Whitened``).
     """
     s = a.shape[0]
-    bl = b + lam * np.eye(s)
-    chosen: list[int] = []
+    state = _Whitened(a, b + lam * np.eye(s))
     mus: list[float] = []
     for phase in phases:
-        pool = np.arange(s) if phase is None else np.asarray(phase, np.int64)
-        while len(chosen) < k_max:
-            cand = np.setdiff1d(pool, chosen)
-            if cand.size == 0:
+        pool = np.zeros(s, bool)
+        pool[np.arange(s) if phase is None else np.asarray(phase, np.int64)] = True
+        while len(state.chosen) < k_max:
+            pool[state.chosen] = False
+            if not pool.any():
                 break
-            sc = candidate_scores(a, bl, chosen, cand)
+            sc = state.scores(pool)
             if not np.isfinite(sc).any():
                 break
             best = int(np.argmax(sc))
-            chosen.append(int(cand[best]))
             mus.append(float(sc[best]))
-    return chosen, np.array(mus)
+            state.add(best)
+    return state.chosen, np.array(mus)
