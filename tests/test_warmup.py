@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,8 +99,9 @@ def test_views_waiting_for_kernels_show_the_painting_and_say_so():
 
 
 def test_every_kernel_is_named_and_a_renderer_works_during_warm_up():
-    names = {d.py_func.__name__ for d in dispatchers()}
-    assert {"_render", "_forward_cache", "_nudge", "_adam_epoch", "_encode_rows"} <= names
+    names = {d.py_func.__name__.split("__fm")[0].split("__nofm")[0] for d in dispatchers()}
+    assert {"_render", "_forward_cache", "_nudge", "_adam_epoch", "_encode_rows",
+            "_render_many", "_encode_diff_rows"} <= names  # parallel ones and the tui's too
     r = IncrementalRenderer(load_model(SMALL_MODEL).topo, np.zeros(
         load_model(SMALL_MODEL).n_synapses), 4, 4)
     assert r.image().shape == (4, 4, 3)
@@ -129,7 +131,7 @@ for view in (1, 3, 4, 5):
         encode_rows(*compose_cells(pic, mode, outline=(1, 1, 9, 9), cursor=(3, 3)))
 s.score()
 ens = W.analyse(model, s.weights, (4, 4, 20, 16))
-W.report_text(model, s.weights, (4, 4, 20, 16), ens)
+W.report_text(model, s.weights, (4, 4, 20, 16), ens, W.null_for(ens, boxes=2))
 W.atlas_parts(model, s.weights)
 train(model.topo, model.image, TrainConfig(epochs=2, seed=0, adam_share=0.5))
 train(model.topo, model.image, TrainConfig(epochs=1, seed=0, adam_share=0.0), weights=s.weights)
@@ -154,7 +156,9 @@ def test_precompile_fills_the_cache_so_a_warm_start_compiles_nothing(tmp_path):
     lines = done.stderr.splitlines()
     assert sum("compiling kernels" in line for line in lines) == len(STAGES)
     assert "kernels compiled into the cache" in lines[-1]
-    index_files = {p.name.split("-")[0] for p in cache.rglob("*.nbi")}
+    # cache files are named MODULE.KERNEL[__FLAGTAG]-LINE...; the tag marks the fast-math set
+    index_files = {re.sub(r"__(fm[0-9a-f]+|nofm)$", "", p.name.split("-")[0])
+                   for p in cache.rglob("*.nbi")}
     for name in ("forward._render", "forward._forward_cache", "forward._nudge",
                  "backward._adam_epoch", "ansi._encode_rows", "dither._dither_ordered"):
         assert name in index_files, f"{name} is not in the cache: {sorted(index_files)}"

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
-from synens.core.base.jit import JIT
+from synens.core.base.jit import kernel
 
 from .ansi import _put_colour
 
@@ -29,7 +28,7 @@ __all__ = ["ScreenRows", "diff_from", "encode_diff_rows", "next_band", "row_byte
 
 
 # -- the diff encoder --------------------------------------------------------------------
-@njit(**JIT)
+@kernel
 def _put_cell(buf, p, f, b, ch, pf, pb, indexed):  # pragma: no cover - compiled
     """Write one cell (SGR for the colours that changed, then the UTF-8 character)."""
     if indexed:
@@ -66,7 +65,7 @@ def _put_cell(buf, p, f, b, ch, pf, pb, indexed):  # pragma: no cover - compiled
     return p, kf, kb
 
 
-@njit(**JIT)
+@kernel
 def _skip_len(n):  # pragma: no cover - compiled
     """Bytes of "\\x1b[nC" (n omitted when 1)."""
     if n == 1:
@@ -78,7 +77,7 @@ def _skip_len(n):  # pragma: no cover - compiled
     return 3 + d
 
 
-@njit(**JIT)
+@kernel
 def _encode_diff_rows(fg, bg, chars, bfg, bbg, bchars, indexed, out, lengths):  # pragma: no cover
     rows, width = chars.shape
     depth = fg.shape[2]

@@ -7,8 +7,7 @@ Integer arithmetic throughout, so every CPU gives the same indices. Only the 6x6
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-from synens.core.base.jit import JIT
+from synens.core.base.jit import kernel
 
 DITHERS = ("none", "ordered", "diffusion")
 LEVELS = np.array([0, 95, 135, 175, 215, 255], dtype=np.int32)
@@ -28,7 +27,7 @@ GRAY_VALUES = np.array([0, *range(8, 239, 10), 255], dtype=np.int32)
 GRAY_INDEX = np.array([16, *range(232, 256), 231], dtype=np.int32)
 
 
-@njit(**JIT)
+@kernel
 def _nearest(r, g, b, levels):  # pragma: no cover - compiled
     """Nearest xterm index (cube or gray, Euclidean RGB) of ints r, g, b in 0..255."""
     ci = np.empty(3, dtype=np.int32)
@@ -49,7 +48,7 @@ def _nearest(r, g, b, levels):  # pragma: no cover - compiled
     return 16 + 36 * ci[0] + 6 * ci[1] + ci[2]
 
 
-@njit(**JIT)
+@kernel
 def _palette_rgb(index, levels):  # pragma: no cover - compiled
     """(r, g, b) of an xterm index 16..255."""
     if index >= 232:
@@ -59,7 +58,7 @@ def _palette_rgb(index, levels):  # pragma: no cover - compiled
     return levels[i // 36], levels[i // 6 % 6], levels[i % 6]
 
 
-@njit(**JIT)
+@kernel
 def _step(v, ladder, t, n2):  # pragma: no cover - compiled
     """Index into ``ladder`` for value v: the lower or upper neighbour by threshold t/n2."""
     k = 0
@@ -69,7 +68,7 @@ def _step(v, ladder, t, n2):  # pragma: no cover - compiled
     return k + 1 if 2 * (v - lo) * n2 > (2 * t + 1) * (hi - lo) else k
 
 
-@njit(**JIT)
+@kernel
 def _dither_ordered(px, out, levels, matrix, gvals, gidx):  # pragma: no cover - compiled
     height, width = out.shape
     n = matrix.shape[0]
@@ -92,7 +91,7 @@ def _dither_ordered(px, out, levels, matrix, gvals, gidx):  # pragma: no cover -
                 out[y, x] = 16 + 36 * i0 + 6 * i1 + i2
 
 
-@njit(**JIT)
+@kernel
 def _dither_diffusion(px, out, levels, err):  # pragma: no cover - compiled
     """Serpentine Floyd-Steinberg; err: int32[2, W + 2, 3] holds 16 x the carried error."""
     height, width = out.shape
@@ -140,7 +139,7 @@ def to_xterm256(rgb: np.ndarray, dither: str = "ordered") -> np.ndarray:
     return out
 
 
-@njit(**JIT)
+@kernel
 def _nearest_all(px, out, levels):  # pragma: no cover - compiled
     for y in range(out.shape[0]):
         for x in range(out.shape[1]):

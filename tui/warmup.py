@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, TextIO
 
 import numpy as np
+from synens.core.base.errors import SynensError
 
 #: Side of the warm-up pictures, in pixels (small: the types matter, not the size).
 SIDE = 12
@@ -80,11 +81,19 @@ def _changemap() -> None:
 
 def _analysis() -> None:
     from synens.core.analysis.atlas import ensemble_atlas
+    from synens.core.analysis.control import region_control
+    from synens.core.analysis.masks import rect_mask
+    from synens.core.analysis.null import region_null
     from synens.core.analysis.region import region_ensemble
 
     topo, w, image = _net()
-    region_ensemble(topo, w, image, (2, 2, 8, 8))
-    ensemble_atlas(topo, w, image)
+    region_ensemble(topo, w, image, (2, 2, 8, 8))  # the benchmarks' and old tests' pipeline
+    try:  # the explorer's: the region instrument, its null and the atlas (same kernels)
+        control = region_control(topo, w, rect_mask((2, 2, 8, 8), SIDE, SIDE))
+        region_null(control, 1, 0)
+    except SynensError:
+        pass  # a warm-up picture no move controls still compiled what it ran
+    ensemble_atlas(topo, w, image, grid=2, null_boxes=1)
 
 
 def _training() -> None:
@@ -226,9 +235,11 @@ def precompile(stream: TextIO = sys.stderr) -> int:
 
 
 def dispatchers(packages: tuple[str, ...] = ("synens.core",), extra: tuple[str, ...] = (
-        "synens.tui.ansi", "synens.tui.dither")) -> Iterator[Any]:
-    """Every Numba dispatcher defined in ``packages`` (all modules, imported) and ``extra``."""
+        "synens.tui.ansi", "synens.tui.dither", "synens.tui.diff")) -> Iterator[Any]:
+    """Every Numba dispatcher defined in ``packages`` (all modules, imported) and ``extra``;
+    a parallel kernel (``ParallelKernel``, which holds the lock) gives its dispatcher."""
     from numba.core.dispatcher import Dispatcher
+    from synens.core.base.jit import ParallelKernel
 
     names = list(extra)
     for pkg in packages:
@@ -238,6 +249,8 @@ def dispatchers(packages: tuple[str, ...] = ("synens.core",), extra: tuple[str, 
     for name in names:
         module = importlib.import_module(name)
         for value in vars(module).values():
+            if isinstance(value, ParallelKernel):
+                value = value.dispatcher
             if isinstance(value, Dispatcher) and id(value) not in seen \
                     and value.py_func.__module__ == name:
                 seen.add(id(value))

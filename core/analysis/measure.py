@@ -107,7 +107,8 @@ class Renderer:
             part = steps[i:i + BATCH]
             self.renders += part.shape[0]
             self.calls += 1
-            rend = self.batch.render_flat(self.weights[None, :] + part)
+            # one layout for the kernel, so one compiled signature (the cache stays warm)
+            rend = np.ascontiguousarray(self.batch.render_flat(self.weights[None, :] + part))
             sums = np.empty((part.shape[0], 2))
             KB._split_sumsq(rend, self.base_flat, self.inside, sums)
             out.append(rend)

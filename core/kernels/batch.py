@@ -10,11 +10,11 @@ recomputed neuron is that of ``forward._chunk_forward``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-from synens.core.base.jit import JIT, PJIT, tanh_
+from numba import prange
+from synens.core.base.jit import kernel, parallel_kernel, tanh_
 
 
-@njit(**JIT)
+@kernel
 def _dirty(changed, src, ptr, order, dirty):
     """dirty bool[D, N]: neurons whose value may differ from the base, from changed bool[D, S]."""
     for d in range(changed.shape[0]):
@@ -29,7 +29,7 @@ def _dirty(changed, src, ptr, order, dirty):
             dirty[d, n] = hit
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
     """Paint D vectors: W float[D, S]; dirty bool[D, N]; X, Y float[C, CH];
     A0 float[C, N, CH] (the base's activations); out float[C, D, 3, CH]."""
@@ -75,7 +75,7 @@ def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
             out[c, d, k, :] = a[outs[k]]
 
 
-@njit(**PJIT)
+@parallel_kernel
 def _split_sumsq(R, base, inside, out):
     """Sums of squared change over R's and O's pixels: R float[D, 3, P] (renders), base
     float[3, P], inside float64[P] (1 in R, 0 in O); out float64[D, 2] (R, O)."""
