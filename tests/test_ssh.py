@@ -188,8 +188,9 @@ KEYS: list[tuple[list[str], str | None]] = [
     (["6"], "view 6"), (["1"], "view 1"), (["s"], "selecting"), (["Right"], None),
     (["Down"], None), (["S-Right"], None), (["S-Down"], None), (["K"], None), (["J"], None),
     (["Space"], None), (["S-Right", "S-Right", "S-Down"], None), (["Enter"], "!No region yet"),
-    (["c"], "along the top move"), (["Right"], "move t = +"), (["Left"], "move t = +0.000"),
-    (["Escape"], "!move t ="), (["d"], "Report for"),
+    (["c"], "ensemble move (k="), (["Right"], "t = +0.25 × measured step"),
+    (["C"], "best-neuron move (k="), (["Left"], "t = +0.00 × measured step"),
+    (["Escape"], "!× measured step"), (["d"], "Report for"),
     (["t"], "epoch"), (["t"], "stopped"), (["C-s"], "Saved the weights"), (["?"], None),
     (["Escape"], None), (["C-p"], None), (["Escape"], None),
 ]  # then q: the weights were just saved, so it quits at once
