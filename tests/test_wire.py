@@ -15,6 +15,7 @@ from synens.tui.wire import (
     FALLBACK_QUERY,
     FIRST_TIMEOUT,
     QUERY,
+    SILENT_AFTER,
     TIMEOUT,
     Wire,
     band,
@@ -187,6 +188,25 @@ def test_timeout_frees_the_link_for_a_terminal_that_never_answers() -> None:
     wire.sent()
     h.refresh()
     assert h.timers[-1].delay == pytest.approx(TIMEOUT)  # it answers: wait longer for a backlog
+
+
+def test_a_terminal_that_never_answers_stops_the_waiting_and_an_answer_restarts_it() -> None:
+    h = Harness()
+    wire = h.wire
+    for _ in range(SILENT_AFTER):
+        wire.sent()
+        h.refresh()
+        assert wire.hold("c", lambda: None)  # still waiting for an answer
+        h.timers[-1].callback()
+    assert wire.silent and wire.timeouts == SILENT_AFTER
+    wire.sent()
+    h.refresh()
+    assert not wire.hold("c", lambda: None)  # frames go out at once: no 0.5 s per frame
+    wire.answered()  # a late answer: flow control is back
+    assert not wire.silent
+    wire.sent()
+    h.refresh()
+    assert wire.hold("c", lambda: None)
 
 
 def test_disabled_wire_never_holds() -> None:

@@ -25,6 +25,9 @@ __all__ = ["QUERY", "Wire", "band", "wire_enabled", "wire_for"]
 QUERY = "\x1b[6n"  # DSR cursor-position request; the answer is "\x1b[row;colR"
 FIRST_TIMEOUT = 0.5  # s to wait for an answer before the terminal has ever answered
 TIMEOUT = 3.0  # s to wait once it has answered (a slow link's backlog takes seconds)
+#: Timeouts without a single answer after which the terminal is taken to answer nothing: frames
+#: then go out at once (their requests still ride along, and the first answer turns waiting on).
+SILENT_AFTER = 3
 BAND_SECONDS = 0.25  # a frame bigger than this much link time goes out in bands of rows
 BAND_MIN = 16384  # bytes: the smallest band
 FALLBACK_QUERY = 0.1  # s after a frame: write the request if no frame row has carried it
@@ -70,6 +73,7 @@ class Wire:
         self.frames_sent = 0
         self.frames_dropped = 0
         self.timeouts = 0
+        self.silent = False  # the terminal has never answered SILENT_AFTER requests in a row
         self._waiting: dict[object, Callable[[], None]] = {}
         self._timer: Any = None
         self._busy = False
@@ -100,7 +104,7 @@ class Wire:
     # sending
     def hold(self, key: object, resend: Callable[[], None]) -> bool:
         """True (and remember ``resend``) while a frame is in flight; False: send now."""
-        if not (self.enabled and self.in_flight) or self._releasing:
+        if not (self.enabled and self.in_flight) or self._releasing or self.silent:
             return False
         if key in self._waiting:
             self.frames_dropped += 1
@@ -155,6 +159,7 @@ class Wire:
     def answered(self) -> None:
         """The terminal answered a request: the frame before it has arrived."""
         self.answers_seen += 1
+        self.silent = False
         self.last_rtt = rtt = self._clock() - self._t_query
         self.min_rtt = min(self.min_rtt, rtt)  # the round trip without a backlog: latency
         transfer = rtt - self.min_rtt
@@ -167,6 +172,8 @@ class Wire:
         self._timer = None
         if self.in_flight and not self.query_due:
             self.timeouts += 1
+            if not self.answers_seen and self.timeouts >= SILENT_AFTER:
+                self.silent = True  # a terminal that answers nothing must not wait per frame
             self._release()
 
     def _release(self) -> None:
