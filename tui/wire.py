@@ -25,9 +25,10 @@ __all__ = ["QUERY", "Wire", "band", "wire_enabled", "wire_for"]
 QUERY = "\x1b[6n"  # DSR cursor-position request; the answer is "\x1b[row;colR"
 FIRST_TIMEOUT = 0.5  # s to wait for an answer before the terminal has ever answered
 TIMEOUT = 3.0  # s to wait once it has answered (a slow link's backlog takes seconds)
-#: Timeouts without a single answer after which the terminal is taken to answer nothing: frames
+#: Timeouts without a single answer (4 s at 0.5 s each, longer than a slow link's first full
+#: frame) after which the terminal is taken to answer nothing: frames
 #: then go out at once (their requests still ride along, and the first answer turns waiting on).
-SILENT_AFTER = 3
+SILENT_AFTER = 8
 BAND_SECONDS = 0.25  # a frame bigger than this much link time goes out in bands of rows
 BAND_MIN = 16384  # bytes: the smallest band
 FALLBACK_QUERY = 0.1  # s after a frame: write the request if no frame row has carried it
