@@ -529,3 +529,16 @@ def test_saving_a_model_refuses_to_replace_a_symlink(tmp_path, model):
     with pytest.raises(OutputError, match="symlink"):
         save_model(load_model(model), link)
     assert link.is_symlink() and model.read_bytes() == before
+
+
+def test_report_shows_the_nulls_progress(capsys, model, monkeypatch):
+    """The report's null takes seconds on a real model: it shows its progress on stderr."""
+    from synens.tui.commands import common
+
+    class Now(common.StderrProgress):
+        def __init__(self, label: str) -> None:
+            super().__init__(label, after=0.0)
+
+    monkeypatch.setattr(common, "StderrProgress", Now)
+    code, _, err = call(capsys, "report", model, "--region", "2,2,10,10", "--null-boxes", "3")
+    assert code == 0 and "null: random boxes analysed" in err and err.endswith("\n")

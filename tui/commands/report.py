@@ -90,7 +90,7 @@ def region_mask(args: argparse.Namespace, model: object) -> tuple[object, str]:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, analyse the region and print or write the report."""
     from synens.core.files.model import load_model
-    from synens.tui.commands.common import check_output
+    from synens.tui.commands.common import StderrProgress, check_output
 
     check_top(args.top)
     if not 0 <= args.null_boxes <= 10_000:
@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     control = region_control(model.topo, model.weights, mask)
     control.pairs = control.pairs[:args.top]
     run_null = args.null_boxes and null_possible(mask)
-    null = region_null(control, args.null_boxes, args.seed) if run_null else None
+    progress = StderrProgress("null: random boxes analysed")  # shown after 2 s
+    null = region_null(control, args.null_boxes, args.seed, progress) if run_null else None
+    progress.finish()
     text = format_report(args.format, control_json, control_text, control, null, model.path,
                          name)
     emit(text, args.output, args.force)
