@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import select
-import struct
 import subprocess
-import termios
 import time
 
 import pytest
 from app_fixtures import installed_script, small_model
+from ptyterm import close, converse, spawn
 from synens.tui.replies import ReplyFilter, ReplyParser, TerminalReply
 from textual import events
 from textual._xterm_parser import XTermParser
@@ -76,38 +73,28 @@ def test_installed_app_ignores_a_late_device_attributes_reply(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR", "COLUMNS",
                                                            "LINES")}
     env.update(TERM="xterm-256color", COLORTERM="truecolor")  # no start-up query
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    proc = subprocess.Popen([APP, str(model), "--save-dir", str(tmp_path)], stdin=slave,
-                            stdout=slave, stderr=slave, env=env, cwd=tmp_path,
-                            start_new_session=True)  # fmt: skip
-    os.close(slave)
-    out, sent = bytearray(), 0.0
-    deadline = time.monotonic() + 120
+    master, proc = spawn([APP, str(model), "--save-dir", str(tmp_path)], 30, 100, env, tmp_path)
+    sent = 0.0
+
+    def react(out: bytearray) -> bytes:
+        nonlocal sent
+        if not sent and b"RMSE" in out:
+            sent = time.monotonic()
+            return DA1.encode()
+        if sent > 0 and time.monotonic() > sent + 0.6:
+            sent = -1.0
+            return b"q"
+        return b""
+
     try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    break
-            if not sent and b"RMSE" in out:
-                os.write(master, DA1.encode())
-                sent = time.monotonic()
-            elif sent and sent > 0 and time.monotonic() > sent + 0.6:
-                os.write(master, b"q")
-                sent = -1.0
-                deadline = min(deadline, time.monotonic() + 15)
+        out = converse(master, proc, react)
         try:
             proc.wait(timeout=15)
             gone = True
         except subprocess.TimeoutExpired:
             gone = False
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        os.close(master)
+        close(master, proc)
     assert sent == -1.0, "the explorer never showed its first frame"
     assert gone, "q did not quit: the reply's bytes were taken as keys"
     assert b"synens-tui keys" not in out  # the help never opened

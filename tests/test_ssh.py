@@ -12,22 +12,19 @@ Skipped, with the reason, where sshd cannot run (CI installs openssh-server).
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import os
 import re
-import select
 import shutil
 import socket
-import struct
 import subprocess
-import termios
 import time
 from pathlib import Path
 
 import pytest
 import test_tmux
 from app_fixtures import installed_script, small_model
+from ptyterm import close, converse, spawn
 from test_termcaps import XTERM
 from test_tmux import COLS, ROWS, SGR, Tmux
 
@@ -137,38 +134,20 @@ def test_colorterm_is_not_forwarded(sshd):
 def test_over_ssh_an_xterm_answering_terminal_gets_truecolor(sshd, tmp_path):
     """The fake terminal answers DECRQSS/XTGETTCAP like xterm; the app must pick true colour,
     paint in 24-bit colour, take keys (→, ], 3, q: it stays alive and quits on q)."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-    proc = subprocess.Popen(sshd.ssh(remote_app(tmp_path)), stdin=slave, stdout=slave,
-                            stderr=slave, env=client_env(), start_new_session=True)
-    os.close(slave)
-    out, pending = bytearray(), dict(XTERM)
+    master, proc = spawn(sshd.ssh(remote_app(tmp_path)), ROWS, COLS, client_env())
     steps = [(b"\xe2\x94\x82 truecolor ", b"\x1b[C"), (b"unsaved", b"]"), (b"step 0.", b"3"),
              (b"view 3", b"q"), (b"discard", b"y")]
-    deadline = time.monotonic() + 120
-    cprs = 0
+
+    def react(out: bytearray) -> bytes:
+        plain = re.sub(rb"\x1b\[[0-9;]*m", b"", bytes(out))  # text without colour codes
+        return steps.pop(0)[1] if steps and steps[0][0] in plain else b""
+
     try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    break
-            for request in [r for r in pending if r in out]:
-                os.write(master, pending.pop(request))
-            while out.count(b"\x1b[6n") > cprs:  # like xterm: answer every position request
-                cprs += 1
-                os.write(master, b"\x1b[1;1R")
-            plain = re.sub(rb"\x1b\[[0-9;]*m", b"", bytes(out))  # text without colour codes
-            if steps and steps[0][0] in plain:
-                os.write(master, steps.pop(0)[1])
+        out = converse(master, proc, react, XTERM, answer_cpr=True)
         if not steps:
             proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
+        close(master, proc)
     assert not steps, f"waiting for {steps[0][0]!r}; the tail: {bytes(out[-400:])!r}"
     assert b"256 colours" not in out and b"\x1b[38;2;" in out
     assert proc.returncode == 0

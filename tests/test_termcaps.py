@@ -3,11 +3,9 @@ xterm does (or as tmux does: device attributes only, or not at all)."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import select
-import struct
 import subprocess
 import termios
 import threading
@@ -15,6 +13,7 @@ import time
 
 import pytest
 from app_fixtures import installed_script, small_model
+from ptyterm import close, converse, spawn
 from synens.core.base.errors import SynensError
 from synens.tui import termcaps
 from synens.tui.termcaps import QUERY, detect_colour_mode, parse_answers, query_terminal
@@ -207,26 +206,18 @@ def run_app_in_pty(tmp_path, answers: dict[bytes, bytes], want: bytes) -> bytes:
     env = {k: v for k, v in os.environ.items()
            if k not in ("COLORTERM", "TMUX", "SYNENS_COLORS", "NO_COLOR", "COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
-    proc = subprocess.Popen([APP, str(model), "--save-dir", str(tmp_path)], stdin=slave,
-                            stdout=slave, stderr=slave, env=env, cwd=tmp_path,
-                            start_new_session=True)  # fmt: skip
-    os.close(slave)
-    out, pending, quit_sent = bytearray(), dict(answers), False
-    deadline = time.monotonic() + 120
+    master, proc = spawn([APP, str(model), "--save-dir", str(tmp_path)], 40, 140, env, tmp_path)
+    quit_sent = False
+
+    def react(out: bytearray) -> bytes:
+        nonlocal quit_sent
+        if quit_sent or want not in out:
+            return b""
+        quit_sent = True
+        return b"q"
+
     try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    break
-            for request in [r for r in pending if r in out]:
-                os.write(master, pending.pop(request))
-            if not quit_sent and want in out:
-                os.write(master, b"q")
-                quit_sent = True
+        out = converse(master, proc, react, answers)
         while select.select([master], [], [], 0.2)[0]:  # drain what is left
             try:
                 if not os.read(master, 65536):
@@ -235,10 +226,7 @@ def run_app_in_pty(tmp_path, answers: dict[bytes, bytes], want: bytes) -> bytes:
                 break
         proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
+        close(master, proc)
     assert quit_sent, f"{want!r} never appeared"
     return bytes(out)
 
