@@ -203,15 +203,22 @@ class SlowLink:
         return screen
 
     def painting(self) -> dict[tuple[int, int], tuple[str, str]]:
-        """The half-block cells on screen: (x, y) -> (fg, bg)."""
+        """The painting's cells: (x, y) -> (fg, bg) over the block of half blocks at the
+        screen's top-left corner (each row's run from column 0; other half blocks, such as
+        a sparkline in a pane, are not the painting)."""
         screen = self.replay()
         out = {}
         for y in range(self.rows):
             line = screen.buffer[y]
+            if line[0].data != HALF:
+                if out:
+                    break
+                continue
             for x in range(self.cols):
                 c = line[x]
-                if c.data == HALF:
-                    out[x, y] = (c.fg, c.bg)
+                if c.data != HALF:
+                    break
+                out[x, y] = (c.fg, c.bg)
         return out
 
     def close(self) -> None:
