@@ -330,3 +330,17 @@ def encode_diff_row(fg, bg, chars, bfg, bbg, bchars, indexed: bool) -> str:
             state = st
         x = e
     return "".join(out) + "\x1b[0m"
+
+
+def change_summary(rend: np.ndarray, base: np.ndarray, inside: np.ndarray,
+                   band: np.ndarray) -> tuple[float, float, float, float]:
+    """RMS change over R and over O, max |change| over O and O's share of squared change in
+    the band, of a render float32[3, P] against base float32[3, P]; inside bool[P] (R),
+    band bool[P] (O's pixels near R)."""
+    d = (rend - base).astype(np.float64)
+    d_in, d_out = d[:, inside], d[:, ~inside]
+    e_out = (d_out * d_out).sum(axis=0)
+    tot = float(e_out.sum())
+    border = float(e_out[band[~inside]].sum() / tot) if tot > 0 else 0.0
+    return (float(np.sqrt(np.mean(d_in * d_in))), float(np.sqrt(e_out.sum() / d_out.size)),
+            float(np.abs(d_out).max()), border)

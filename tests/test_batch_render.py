@@ -54,3 +54,35 @@ def test_split_sumsq_matches_numpy():
     m = inside.astype(bool)
     assert np.allclose(out[:, 0], (d[:, :, m] ** 2).sum(axis=(1, 2)), rtol=1e-6)
     assert np.allclose(out[:, 1], (d[:, :, ~m] ** 2).sum(axis=(1, 2)), rtol=1e-6)
+
+
+def test_change_summary_matches_the_numpy_reference():
+    """The one-pass summary kernel (RMS in/out, max |change| out, band share) against NumPy,
+    through Renderer.summary_of on a real mask, and the kernel alone on random data."""
+    from synens.core.analysis.masks import border_band, rect_mask
+    from synens.core.analysis.measure import Renderer, selectivity
+    from synens.core.kernels.batch import _change_summary
+
+    rng = np.random.default_rng(2)
+    rend = rng.normal(size=(3, 60)).astype(np.float32)
+    base = rng.normal(size=(3, 60)).astype(np.float32)
+    code = rng.integers(0, 3, 60).astype(np.int8)
+    out = np.empty(4)
+    _change_summary(rend, base, code, out)
+    d = (rend - base).astype(np.float64)  # the change in float32, summed in float64
+    assert np.allclose(out[:3], [(d[:, code == 1] ** 2).sum(), (d[:, code != 1] ** 2).sum(),
+                                 (d[:, code == 2] ** 2).sum()], rtol=1e-9)
+    assert out[3] == np.abs(d[:, code != 1]).max()
+
+    topo = layered()
+    w = rng.normal(0, 0.8, topo.n_synapses)
+    mask = rect_mask((4, 3, 11, 9), 19, 13)
+    r = Renderer(topo, w, mask)
+    step = rng.normal(0, 0.2, (1, topo.n_synapses))
+    one = r.renders_of(step)[0]                       # float32[3, ≥P]: the P pixels first
+    assert np.array_equal(one[:, :mask.size], r.batch.render_flat(w + step)[0])
+    m = r.summary_of(one, 0.5, 0.075)
+    want = ref.change_summary(one[:, :mask.size], r.base_flat, mask.ravel(),
+                              border_band(mask, 3).ravel())
+    assert np.allclose([m.in_, m.out, m.max_out, m.border], want, rtol=1e-9)
+    assert m.sel == selectivity(m.in_, m.out) and m.scale == 0.5 and m.level == 0.075

@@ -44,13 +44,17 @@ from synens.core.analysis.measure import (
 )
 from synens.core.analysis.sparse import (
     best_move,
+    best_moves,
     greedy_path,
     linear_sel,
+    prefix_moves,
     ridge_basis,
     ridge_path,
 )
+from synens.core.base.grid import pixel_coords, samples
 from synens.core.base.topology import Topology
-from synens.core.network.streaming import split_gram, split_samples
+from synens.core.network.batch import BatchRenderer
+from synens.core.network.streaming import SplitSamples, split_gram, split_samples
 
 #: λ = c · λ₀: c starts on LAM_GRID and extends by LAM_STEP while the best is at an edge,
 #: within LAM_LIMITS (at 1e-3 λ₀ the ridge is worth 3e-6 RMS, float32 render noise).
@@ -198,12 +202,30 @@ class Control:
 
 def context(topo: Topology, weights: np.ndarray, mask: np.ndarray,
             dtype: DTypeLike = np.float32) -> Context:
-    """Gram matrices over R (mask bool[H, W]) and O, and the renderer of the base picture."""
+    """Gram matrices over R (mask bool[H, W]) and O, and the renderer of the base picture.
+
+    A and B each come from their own pixels, in one streaming pass (``split_gram``): B is
+    never G − A, whose rounding (about 1e-16 of G) would swamp what a move that cancels
+    outside leaves there.
+    """
     h, w = mask.shape
     sp = split_samples(w, h, mask, dtype)
     g = split_gram(topo, np.asarray(weights, np.float64), sp, None)
     a, b = g[0] / (3.0 * sp.n_in), g[1] / (3.0 * sp.n_out)
     return Context(topo, a, b, sp.n_in, sp.n_out, Renderer(topo, weights, mask))
+
+
+def box_context(topo: Topology, weights: np.ndarray, mask: np.ndarray, g_sum: np.ndarray,
+                batch: BatchRenderer) -> Context:
+    """A Context for ``mask`` from the full Gram sum g_sum float64[S, S]: A over the mask's
+    pixels, B = G − A, and a Renderer sharing ``batch`` (the weights' BatchRenderer)."""
+    x, y = pixel_coords(mask.shape[1], mask.shape[0])
+    inside = mask.ravel()
+    r = samples(x[inside], y[inside], batch.grid.samples.x.dtype)
+    sp = SplitSamples(r.x, r.y, r.mask, r.x.shape[0], r.n, int((~inside).sum()))
+    a_sum = split_gram(topo, np.asarray(weights, np.float64), sp, None)[0]
+    a, b = a_sum / (3.0 * sp.n_in), (g_sum - a_sum) / (3.0 * sp.n_out)
+    return Context(topo, a, b, sp.n_in, sp.n_out, Renderer(topo, weights, mask, batch))
 
 
 def fan_in(topo: Topology, n: int) -> np.ndarray:
@@ -260,8 +282,8 @@ def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
 def fan_in_moves(ctx: Context) -> list[tuple[float, np.ndarray]]:
     """(μ, unit move) of every neuron's fan-in at ctx.lam, computed once per λ."""
     if ctx.fan_in_cache is None or ctx.fan_in_cache[0] != ctx.lam:
-        ctx.fan_in_cache = (ctx.lam, [best_move(ctx.a, ctx.b, ctx.lam, fan_in(ctx.topo, n))
-                                      for n in range(ctx.topo.n_neurons)])
+        ctx.fan_in_cache = (ctx.lam, best_moves(
+            ctx.a, ctx.b, ctx.lam, [fan_in(ctx.topo, n) for n in range(ctx.topo.n_neurons)]))
     return ctx.fan_in_cache[1]
 
 
@@ -294,7 +316,7 @@ def measure_curve(ctx: Context, order: list[int], stop_at: float | None = None,
                   extra: list[tuple] = ()) -> list[CurvePoint]:
     """Measure the best move over each prefix of ``order``, all in lockstep (``stop_at``:
     drop the points after the first whose sel ≥ stop_at)."""
-    moves = ctx.bests([order[:i + 1] for i in range(len(order))], extra)
+    moves = ctx.moves(prefix_moves(ctx.a, ctx.b, ctx.lam, order), extra)
     out = []
     for i, mv in enumerate(moves):
         out.append(CurvePoint(i + 1, int(order[i]), mv))

@@ -6,9 +6,12 @@ scale t > 0 such that the RMS (over R's pixels and the 3 channels, colour units 
 about 10/255, within TOL). All moves are searched in lockstep: each round renders every
 pending move in one batched call (``BatchRenderer``). The sign σ, unless given, is the one
 whose sel is higher at the linear guess t0 = level / RMS_R(J v) (both signs are rendered in
-the first round). The 1-D search is a secant on in(t) − level from (0, −level) and (t0,
-in(t0) − level), steps clamped to [1.05, 4]× while nothing overshoots, then Illinois regula
-falsi inside the bracket; no weight may move by more than MAX_STEP ("not reached").
+the first round). The 1-D search models the efficiency g(t) = in(t)/t as linear in t
+through the last two known points, the first of them (0, RMS_R(J v)), the exact slope of in
+at 0, and renders next where t·g(t) = level (where the model never gets there, at its
+highest point), while that stays inside the bracket (Illinois regula falsi otherwise); steps
+are clamped to [1 + TOL, 4]× while nothing overshoots; no weight may move by more than
+MAX_STEP ("not reached").
 Renders are float32 at the training resolution. Reported: scale = σ·t (the step is
 scale·v), in, out (RMS over O), sel = in / (out + FLOOR), max_out (largest |change| over O's
 pixels and channels) and border (share of O's squared change within BORDER_PX pixels of R,
@@ -91,7 +94,10 @@ class Renderer:
         self.height, self.width = self.mask.shape
         self.flat = self.mask.ravel()
         self.inside = self.flat.astype(np.float64)
-        self.band = border_band(self.mask, BORDER_PX)[~self.mask]
+        self.n_inside = float(self.inside.sum())
+        band = border_band(self.mask, BORDER_PX)
+        self.band = band[~self.mask]
+        self.code = np.where(self.flat, 1, 2 * band.ravel()).astype(np.int8)  # R 1, band 2
         self.batch = batch if batch is not None else BatchRenderer(
             topo, self.weights, self.width, self.height)
         self.base_flat = self.batch.base                       # float32[3, P]
@@ -100,24 +106,30 @@ class Renderer:
         self.calls = 0
 
     def renders_stats(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, P], and
-        the RMS change over R and over O of each (float64[D] each)."""
-        out, ss = [], []
+        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, ≥P]
+        (``renders_of``), and the RMS change over R and over O of each (float64[D] each)."""
+        rend = self.renders_of(steps)
+        return (rend, *self.stats(rend))
+
+    def renders_of(self, steps: np.ndarray) -> np.ndarray:
+        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, ≥P],
+        C-contiguous, the P pixels first in each row (``BatchRenderer.render_padded``), BATCH
+        rows per kernel call (counted in ``renders`` and ``calls``)."""
+        out = []
         for i in range(0, steps.shape[0], BATCH):
             part = steps[i:i + BATCH]
             self.renders += part.shape[0]
             self.calls += 1
-            # one layout for the kernel, so one compiled signature (the cache stays warm)
-            rend = np.ascontiguousarray(self.batch.render_flat(self.weights[None, :] + part))
-            sums = np.empty((part.shape[0], 2))
-            KB._split_sumsq(rend, self.base_flat, self.inside, sums)
-            out.append(rend)
-            ss.append(sums)
-        sums = np.concatenate(ss)
-        rend = out[0] if len(out) == 1 else np.concatenate(out)
-        n_in = 3.0 * self.inside.sum()
-        return rend, np.sqrt(sums[:, 0] / n_in), np.sqrt(sums[:, 1] / (3.0 * self.flat.size
-                                                                        - n_in))
+            out.append(self.batch.render_padded(self.weights[None, :] + part))
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    def stats(self, rend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """RMS change over R and over O (float64[D] each) of renders float32[D, 3, ≥P]
+        (C-contiguous; columns past P ignored) against the base."""
+        sums = np.empty((rend.shape[0], 2))
+        KB._split_sumsq(rend, self.base_flat, self.inside, sums)
+        n_in = 3.0 * self.n_inside
+        return np.sqrt(sums[:, 0] / n_in), np.sqrt(sums[:, 1] / (3.0 * self.flat.size - n_in))
 
     def changes(self, steps: np.ndarray) -> np.ndarray:
         """render(w + step) − render(w) for each row of steps (float64[D, S]): float32[D, 3, P]."""
@@ -149,21 +161,17 @@ class Renderer:
         x = d[self.mask]
         return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
-    def summary_flat(self, d: np.ndarray, scale: float, level: float) -> Measured:
-        """The Measured of a change d float[3, P] made by the step scale·v."""
-        d_in = d[:, self.flat].astype(np.float64)
-        d_out = d[:, ~self.flat].astype(np.float64)
-        r_in = float(np.sqrt(np.mean(d_in * d_in)))
-        e_out = (d_out * d_out).sum(axis=0)
-        r_out = float(np.sqrt(e_out.sum() / d_out.size))
-        tot = float(e_out.sum())
-        border = float(e_out[self.band].sum() / tot) if tot > 0 else 0.0
-        return Measured(float(scale), r_in, r_out, selectivity(r_in, r_out),
-                        float(np.abs(d_out).max()), border, float(level))
-
-    def summary(self, d: np.ndarray, scale: float, level: float) -> Measured:
-        """The Measured of a change d float[H, W, 3] made by the step scale·v."""
-        return self.summary_flat(d.reshape(-1, 3).T, scale, level)
+    def summary_of(self, rend: np.ndarray, scale: float, level: float) -> Measured:
+        """The Measured of the render float32[3, ≥P] (C-contiguous) of the step scale·v: RMS
+        over R and over O of the change, max |change| over O and O's share within the band."""
+        sums = np.empty(4)
+        KB._change_summary(rend, self.base_flat, self.code, sums)
+        n_in = 3.0 * self.n_inside
+        r_in = float(np.sqrt(sums[0] / n_in))
+        r_out = float(np.sqrt(sums[1] / (3.0 * self.flat.size - n_in)))
+        border = float(sums[2] / sums[1]) if sums[1] > 0 else 0.0
+        return Measured(float(scale), r_in, r_out, selectivity(r_in, r_out), float(sums[3]),
+                        border, float(level))
 
 
 class _Search:
@@ -172,13 +180,16 @@ class _Search:
     def __init__(self, v: np.ndarray, lin_in: float, level: float, sign: float | None) -> None:
         self.v = v
         self.level = level
+        self.slope = lin_in if lin_in > 0 else 0.0      # d in / dt at t = 0 (J v's RMS over R)
         vmax = float(np.abs(v).max())
         self.t_max = MAX_STEP / vmax
         t0 = level / lin_in if lin_in > 0 else 1e-3 * self.t_max
         self.t = min(t0, self.t_max)
         self.sign = sign
         self.lo, self.f_lo = 0.0, -level
-        self.hi = self.f_hi = None
+        self.hi: float | None = None
+        self.f_hi = 0.0
+        self.prev: tuple[float, float] | None = None      # the last (t, in(t)/t)
         self.side = 0
         self.rounds = 0
         self.result: tuple[float, np.ndarray] | None = None
@@ -194,6 +205,28 @@ class _Search:
         """σ: the sign whose sel at t0 is higher (ties: +)."""
         self.sign = 1.0 if sels[0] >= sels[1] else -1.0
 
+    def _model_step(self, t: float, f: float) -> float | None:
+        """The next t from the model: the efficiency g(t) = in(t)/t linear in t through the
+        last two known points (the first of them (0, s), s = RMS_R(J v), the exact slope of in
+        at 0), solved for t·g(t) = level."""
+        g1 = (f + self.level) / t
+        if self.prev is None:
+            if self.slope <= 0:
+                return None
+            t0, g0 = 0.0, self.slope
+        else:
+            t0, g0 = self.prev
+        m = (g1 - g0) / (t - t0) if t != t0 else 0.0
+        b = g1 - m * t
+        if m == 0.0:
+            return self.level / b if b > 0 else None
+        disc = b * b + 4.0 * m * self.level
+        if disc < 0:                   # the model never reaches the level: its highest point
+            return b / (-2.0 * m) if m < 0 and b > 0 else None
+        if b + np.sqrt(disc) <= 0:
+            return None
+        return 2.0 * self.level / (b + np.sqrt(disc))
+
     def update(self, d: np.ndarray, rms: float) -> None:
         """Take the render d (float32[3, P]) at the current t, whose RMS change over R is
         ``rms``."""
@@ -207,48 +240,66 @@ class _Search:
         if self.rounds >= ROUNDS:
             self.result, self.done = ((t, d) if self.hi is not None else None), True
             return
-        if self.hi is None:
-            if f > 0:
-                self.hi, self.f_hi = t, f
-            else:
-                if t >= self.t_max:
-                    self.done = True
-                    return
-                t_prev, f_prev = self.lo, self.f_lo
-                self.lo, self.f_lo = t, f
-                slope = (f - f_prev) / (t - t_prev)
-                nxt = t - f / slope if slope > 0 else 4.0 * t
-                self.t = min(min(max(nxt, 1.05 * t), 4.0 * t), self.t_max)
-                return
+        if f <= 0 and self.hi is None and t >= self.t_max:
+            self.done = True                               # not reached within MAX_STEP
+            return
+        nxt = self._model_step(t, f)
+        self.prev = (t, (f + self.level) / t)
+        if f > 0:
+            self.hi, self.f_hi = t, f
+            if self.side == 1:
+                self.f_lo *= 0.5                           # Illinois, for regula falsi
+            self.side = 1
         else:
-            if f > 0:
-                self.hi, self.f_hi = t, f
-                if self.side == 1:
-                    self.f_lo *= 0.5
-                self.side = 1
-            else:
-                self.lo, self.f_lo = t, f
-                if self.side == -1:
-                    self.f_hi *= 0.5
-                self.side = -1
-        self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
+            self.lo, self.f_lo = t, f
+            if self.side == -1:
+                self.f_hi *= 0.5
+            self.side = -1
+        if self.hi is None:                                # below the level so far: go up
+            if nxt is None or not np.isfinite(nxt) or nxt <= t:
+                nxt = 4.0 * t
+            self.t = min(min(max(nxt, (1.0 + TOL) * t), 4.0 * t), self.t_max)
+        elif nxt is not None and np.isfinite(nxt) and self.lo < nxt < self.hi \
+                and self.rounds < ROUNDS // 4:
+            self.t = nxt
+        else:                                              # Illinois regula falsi
+            self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
 
 
-def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float | None]]
-                 ) -> list[Measured | None]:
+def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float | None]],
+                 renderers: list[Renderer] | None = None) -> list[Measured | None]:
     """Measure moves (v float64[S], lin_in = RMS_R(J v), level, sign or None) in lockstep.
 
-    Returns one Measured per move, None where the move does not reach its level.
+    ``renderers``: one Renderer per move, each with its own region but all sharing ``r``'s
+    BatchRenderer (the same weights and size), so moves of several regions share each batched
+    render; by default every move is measured on ``r``. Returns one Measured per move, None
+    where the move does not reach its level.
     """
+    rs = renderers if renderers is not None else [r] * len(moves)
+    if any(x.batch is not r.batch for x in rs):
+        raise ValueError("measure_many: every renderer must share one BatchRenderer")
+    rank: dict[int, int] = {}
+    for x in rs:
+        rank.setdefault(id(x), len(rank))
     out: list[Measured | None] = [None] * len(moves)
     live: list[tuple[int, _Search]] = []
     for i, (v, lin_in, level, sign) in enumerate(moves):
         v = np.asarray(v, np.float64)
         if np.abs(v).max(initial=0.0) > 0:
             live.append((i, _Search(v, float(lin_in), float(level), sign)))
+    live.sort(key=lambda t: rank[id(rs[t[0]])])          # stable: each region's jobs together
     while live:
         steps = [s for _, job in live for s in job.steps()]
-        rend, rms, rms_o = r.renders_stats(np.array(steps))
+        rend = r.renders_of(np.array(steps))
+        owner = [rs[i] for i, job in live for _ in job.steps()]
+        rms, rms_o = np.empty(len(steps)), np.empty(len(steps))
+        lo = 0
+        while lo < len(steps):                           # one stats call per region's run
+            hi = lo
+            while hi < len(steps) and owner[hi] is owner[lo]:
+                hi += 1
+            rms[lo:hi], rms_o[lo:hi] = owner[lo].stats(rend[lo:hi])
+            lo = hi
         pos, still = 0, []
         for i, job in live:
             if job.sign is None:
@@ -264,7 +315,7 @@ def measure_many(r: Renderer, moves: list[tuple[np.ndarray, float, float, float 
                 still.append((i, job))
             elif job.result is not None:
                 t, rk = job.result
-                out[i] = r.summary_flat(rk - r.base_flat, job.sign * t, job.level)
+                out[i] = rs[i].summary_of(rk, job.sign * t, job.level)
         live = still
     return out
 

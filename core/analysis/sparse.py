@@ -20,6 +20,10 @@ from collections.abc import Sequence
 import numpy as np
 from synens.core.analysis.moves import generalized_top
 
+#: The smallest β + λ that ``ridge_path`` uses, relative to the largest: below it, B + λI is
+#: numerically singular and the rest of the eigenproblem would be rounding.
+RIDGE_FLOOR = 1e-12
+
 
 def best_move(a: np.ndarray, b: np.ndarray, lam: float,
               idx: Sequence[int] | np.ndarray) -> tuple[float, np.ndarray]:
@@ -32,6 +36,76 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     mu, vec, _ = generalized_top(a[sub], b[sub], lam, 1)
     v[idx] = vec[0]
     return float(mu[0]), v
+
+
+def best_moves(a: np.ndarray, b: np.ndarray, lam: float,
+               sets: Sequence[Sequence[int] | np.ndarray]) -> list[tuple[float, np.ndarray]]:
+    """``best_move`` over each synapse set, the sets of one size solved as one stack (the same
+    LAPACK calls as ``generalized_top``, batched); a stack whose Cholesky fails (B + λI not
+    numerically positive definite) falls back to ``best_move`` set by set."""
+    out: list[tuple[float, np.ndarray] | None] = [None] * len(sets)
+    by_size: dict[int, list[int]] = {}
+    idx = [np.asarray(t, np.int64) for t in sets]
+    for i, t in enumerate(idx):
+        by_size.setdefault(t.size, []).append(i)
+    s = a.shape[0]
+    for size, which in by_size.items():
+        if size == 0:
+            for i in which:
+                out[i] = (0.0, np.zeros(s))
+            continue
+        ids = np.stack([idx[i] for i in which])                   # g × f
+        sub_a = a[ids[:, :, None], ids[:, None, :]]
+        sub_b = b[ids[:, :, None], ids[:, None, :]] + lam * np.eye(size)
+        try:
+            low = np.linalg.cholesky(sub_b)
+        except np.linalg.LinAlgError:
+            for i in which:
+                out[i] = best_move(a, b, lam, idx[i])
+            continue
+        m = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, sub_a), 1, 2))
+        mu, y = np.linalg.eigh(0.5 * (m + np.swapaxes(m, 1, 2)))
+        vec = np.linalg.solve(np.swapaxes(low, 1, 2), y[:, :, -1:])[:, :, 0]
+        vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+        flip = vec[np.arange(len(which)), np.argmax(np.abs(vec), axis=1)] < 0
+        vec[flip] *= -1.0
+        for j, i in enumerate(which):
+            v = np.zeros(s)
+            v[idx[i]] = vec[j]
+            out[i] = (float(mu[j, -1]), v)
+    return out  # type: ignore[return-value]
+
+
+def prefix_moves(a: np.ndarray, b: np.ndarray, lam: float, order: Sequence[int] | np.ndarray,
+                 ks: Sequence[int] | None = None) -> list[tuple[float, np.ndarray]]:
+    """``best_move`` over each prefix ``order[:k]`` (k in ``ks``, default 1..len(order)) from
+    one Cholesky factor: B_TT + λI = L Lᵀ over the whole order, and the leading k×k block of
+    L is the factor of the prefix's, so M_k = (L⁻¹ A_TT L⁻ᵀ)[:k, :k] and v = L_k⁻ᵀ y. Falls
+    back to ``best_move`` prefix by prefix if the factor does not exist numerically."""
+    t = np.asarray(order, np.int64)
+    ks = list(range(1, t.size + 1)) if ks is None else [int(k) for k in ks]
+    s = a.shape[0]
+    try:
+        low = np.linalg.cholesky(b[np.ix_(t, t)] + lam * np.eye(t.size))
+    except np.linalg.LinAlgError:
+        return [best_move(a, b, lam, t[:k]) for k in ks]
+    p = np.linalg.solve(low, np.eye(t.size))                          # L⁻¹, lower triangular
+    m = p @ a[np.ix_(t, t)] @ p.T
+    out = []
+    for k in ks:
+        if k == 0:
+            out.append((0.0, np.zeros(s)))
+            continue
+        mk = m[:k, :k]
+        mu, y = np.linalg.eigh(0.5 * (mk + mk.T))
+        vk = p[:k, :k].T @ y[:, -1]
+        vk /= np.linalg.norm(vk)
+        if vk[np.argmax(np.abs(vk))] < 0:
+            vk = -vk
+        v = np.zeros(s)
+        v[t[:k]] = vk
+        out.append((float(mu[-1]), v))
+    return out
 
 
 def ridge_basis(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,14 +121,14 @@ def ridge_path(a: np.ndarray, b: np.ndarray, lams: Sequence[float],
     """(μ, unit move float64[S]) of the top eigenvector of (A, B + λI) over every synapse, for
     each λ of ``lams``: B = U diag(β) Uᵀ once (``basis``: ``ridge_basis(a, b)`` computed
     already), then per λ the eigenproblem of D UᵀAU D, D = diag((β + λ)^-½) (``best_move``
-    where B + λI is numerically singular). Sign: the largest-magnitude component positive."""
+    where B + λI is numerically singular, each β + λ is at least RIDGE_FLOOR × the largest).
+    Sign: the largest-magnitude component positive."""
     beta, u, au = ridge_basis(a, b) if basis is None else basis
     out = []
     for lam in lams:
-        if not beta[0] + lam > 1e-12 * (beta[-1] + lam):   # as generalized_top would see it
-            out.append(best_move(a, b, lam, np.arange(a.shape[0])))
-            continue
-        d = 1.0 / np.sqrt(beta + lam)
+        # B + λI numerically singular (β + λ below 1e-12 of the largest, or ≤ 0 by rounding):
+        # those directions get the floor, an effective ridge of 1e-12 · (β_max + λ)
+        d = 1.0 / np.sqrt(np.maximum(beta + lam, RIDGE_FLOOR * (beta[-1] + lam)))
         mu, y = top_eigen(d[:, None] * au * d[None, :])
         v = u @ (d * y)
         v /= np.linalg.norm(v)
@@ -103,6 +177,10 @@ def linear_sel(a: np.ndarray, b: np.ndarray, v: np.ndarray, eps: float = 1e-9) -
                                                                                       float]:
     """Linear RMS_R(J v) and sel = RMS_R / (RMS_O + eps) of v (float64[S]) per unit of |v|."""
     u = v / np.linalg.norm(v)
+    idx = np.flatnonzero(u)
+    if 2 * idx.size < u.size:                   # a sparse move: its block of A and B only
+        u = u[idx]
+        a, b = a[np.ix_(idx, idx)], b[np.ix_(idx, idx)]
     r_in = float(np.sqrt(max(u @ a @ u, 0.0)))
     r_out = float(np.sqrt(max(u @ b @ u, 0.0)))
     return r_in, r_in / (r_out + eps)

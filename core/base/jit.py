@@ -83,6 +83,14 @@ PJIT: dict[str, Any] = {**JIT, "parallel": True}
 PARALLEL_LOCK = threading.Lock()
 
 
+def worker_threads() -> int:
+    """Threads a parallel job of the core may use: Numba's thread count (1 in a study's
+    single-threaded workers)."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
 def _tagged(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Give ``fn`` a cache name that carries the flag set (Numba names cache files by qualname)."""
     fn.__qualname__ = f"{fn.__qualname__}__{FLAGS_TAG}"

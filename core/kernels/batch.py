@@ -32,7 +32,8 @@ def _dirty(changed, src, ptr, order, dirty):
 @parallel_kernel
 def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
     """Paint D vectors: W float[D, S]; dirty bool[D, N]; X, Y float[C, CH];
-    A0 float[C, N, CH] (the base's activations); out float[C, D, 3, CH]."""
+    A0 float[C, N, CH] (the base's activations); out float[D, 3, C·CH] (chunk c's pixels at
+    [c·CH, (c + 1)·CH), so the first P columns are the painting's P pixels in order)."""
     n_all = ptr.size - 1
     n_c = X.shape[0]
     m = X.shape[1]
@@ -72,12 +73,13 @@ def _render_many(W, dirty, src, ptr, order, outs, X, Y, A0, out):
             for i in range(m):
                 an[i] = tanh_(zn[i])
         for k in range(3):
-            out[c, d, k, :] = a[outs[k]]
+            out[d, k, c * m:(c + 1) * m] = a[outs[k]]
 
 
 @parallel_kernel
 def _split_sumsq(R, base, inside, out):
-    """Sums of squared change over R's and O's pixels: R float[D, 3, P] (renders), base
+    """Sums of squared change over R's and O's pixels: R float[D, 3, ≥P] (renders; columns
+    past P ignored), base
     float[3, P], inside float64[P] (1 in R, 0 in O); out float64[D, 2] (R, O)."""
     p = base.shape[1]
     for d in prange(R.shape[0]):
@@ -93,3 +95,34 @@ def _split_sumsq(R, base, inside, out):
                 s_out += e2 * (1.0 - inside[i])
         out[d, 0] = s_in
         out[d, 1] = s_out
+
+
+@kernel
+def _change_summary(r, base, code, out):
+    """One render's change against the base: r float[3, ≥P] (columns past P ignored), base
+    float[3, P]; code int8[P] (1 in R,
+    2 in O within the border band, 0 elsewhere in O); out float64[4] = (sum of squares over
+    R, over O, over O's band, max |change| over O), each change taken as float64(r − base)."""
+    s_in = 0.0
+    s_out = 0.0
+    s_band = 0.0
+    m_out = 0.0
+    for k in range(3):
+        rk = r[k]
+        bk = base[k]
+        for i in range(code.size):
+            e = np.float64(rk[i] - bk[i])
+            e2 = e * e
+            c = code[i]
+            if c == 1:
+                s_in += e2
+            else:
+                s_out += e2
+                if c == 2:
+                    s_band += e2
+                if abs(e) > m_out:
+                    m_out = abs(e)
+    out[0] = s_in
+    out[1] = s_out
+    out[2] = s_band
+    out[3] = m_out

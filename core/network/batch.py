@@ -34,6 +34,11 @@ class BatchRenderer:
 
     def render_flat(self, weights: np.ndarray) -> np.ndarray:
         """Paint each row of ``weights`` (float[D, S]): float[D, 3, P], the kernels' dtype."""
+        return self.render_padded(weights)[:, :, :self.grid.samples.n]
+
+    def render_padded(self, weights: np.ndarray) -> np.ndarray:
+        """Paint each row of ``weights`` (float[D, S]): float[D, 3, C·CH], C-contiguous, the
+        P pixels first in each row (then the last chunk's padding), written in place."""
         s = self.grid.samples
         w = np.ascontiguousarray(np.atleast_2d(weights), dtype=s.x.dtype)
         if w.shape[1] != self.topo.n_synapses:
@@ -42,10 +47,10 @@ class BatchRenderer:
             raise ValueError("weights must be finite")
         dirty = np.empty((w.shape[0], self.topo.n_neurons), np.bool_)
         KB._dirty(w != self.net.w[None, :], self.net.src, self.net.ptr, self.net.order, dirty)
-        out = np.empty((s.x.shape[0], w.shape[0], 3, s.x.shape[1]), s.x.dtype)
+        out = np.empty((w.shape[0], 3, s.x.shape[0] * s.x.shape[1]), s.x.dtype)
         KB._render_many(w, dirty, self.net.src, self.net.ptr, self.net.order, self.net.outs,
                         s.x, s.y, self.cache, out)
-        return unchunked(out, s.n)
+        return out
 
     def render(self, weights: np.ndarray) -> np.ndarray:
         """Paint each row of ``weights`` (float[D, S]): float[D, H, W, 3]."""
