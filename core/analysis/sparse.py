@@ -143,8 +143,8 @@ class GreedyState:
             out[ok] = self.da[ok] / self.db[ok]
             return out
         mu, q = np.linalg.eigh(self.m[:k, :k])
-        _greedy_scores(mu, np.ascontiguousarray(q), self.g[:k], self.lb[:k], self.la[:k],
-                       self.da, self.db, pool, self.taken, out)
+        _greedy_scores(mu, np.ascontiguousarray(q), self.m[:k, :k], self.g[:k], self.lb[:k],
+                       self.la[:k], self.da, self.db, pool, self.taken, out)
         return out
 
     def add(self, j: int) -> None:

@@ -50,14 +50,17 @@ def _secular_root(mu, z2, c, theta):
 
 
 @kernel
-def _greedy_scores(mu, q, g, lb, la, da, db, pool, taken, out):
+def _greedy_scores(mu, q, m, g, lb, la, da, db, pool, taken, out):
     """μ(T ∪ {j}) for every synapse j into out float64[S]; −inf off ``pool``, on ``taken``
     (bool[S]) and where j is numerically dependent on T (d² ≤ 1e-10 bl_jj).
 
-    mu float64[k] ascending and q float64[k, k] (columns: eigenvectors) of M; g, lb, la
-    float64[k, S] (k ≥ 1); da, db float64[S]: the diagonals of A and bl. A candidate whose
-    upper bound (M ≤ μ_top I) is below the best lower bound (the 2×2 bordered matrix with
-    z_top alone) cannot win and gets its lower bound; every other one its exact root."""
+    mu float64[k] ascending and q float64[k, k] (columns: eigenvectors) of m float64[k, k];
+    g, lb, la float64[k, S] (k ≥ 1); da, db float64[S]: the diagonals of A and bl. A
+    candidate whose upper bound (M ≤ μ_top I) is below the best lower bound (the 2×2
+    bordered matrix with z_top alone) cannot win and gets its lower bound, computed from the
+    incrementally updated G; every other one gets its exact root, with its column of G and
+    c recomputed from La, Lb and M (O(k²)), so that the winner does not carry G's rounding
+    drift."""
     k, s = g.shape
     top = mu[k - 1]
     ll = np.zeros(s)     # ‖l‖²
@@ -99,14 +102,20 @@ def _greedy_scores(mu, q, g, lb, la, da, db, pool, taken, out):
     for j in range(s):
         if out[j] == -np.inf or up[j] < best_low:
             continue
+        lg = 0.0
         for r in range(k):
-            col[r] = g[r, j]
+            x = la[r, j]
+            for t in range(k):
+                x -= m[r, t] * lb[t, j]
+            col[r] = x
+            lg += lb[r, j] * x
+        cj = (da[j] - lla[j] - lg) / d2[j]
         for i in range(k):
             z = 0.0
             for r in range(k):
                 z += q[r, i] * col[r]
             z2[i] = z * z / d2[j]
-        out[j] = _secular_root(mu, z2, c[j], out[j])
+        out[j] = _secular_root(mu, z2, cj, out[j])
 
 
 @kernel
