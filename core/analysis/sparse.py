@@ -10,7 +10,10 @@ Greedy forward selection adds, at each step, the candidate j that maximises μ(T
 All candidates are scored at once: in the (B + λI)-whitened basis of T the bordered matrix
 [[M, m_j], [m_jᵀ, c_j]] has its top eigenvalue at the largest root of the secular equation
 θ − c_j − Σ_i z_ij² / (θ − μ_i) = 0 (z_j = Qᵀ m_j, M = Q diag(μ) Qᵀ), found by Newton steps
-from a lower bound (the 2×2 interlacing bound), which converge monotonically.
+from a lower bound (the 2×2 interlacing bound), which converge monotonically. The scoring
+and the one-row update of the whitened state are jitted (``core/kernels/greedy.py``); only
+the k×k ``eigh`` of M stays in LAPACK. The vectorised NumPy version they replaced is the
+tests' reference (``tests/reference.py``).
 """
 
 from __future__ import annotations
