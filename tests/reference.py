@@ -8,6 +8,7 @@ are float64[P]; targets float64[3, P]; images float64[H, W, 3]; Jacobians float6
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -344,3 +345,150 @@ def change_summary(rend: np.ndarray, base: np.ndarray, inside: np.ndarray,
     border = float(e_out[band[~inside]].sum() / tot) if tot > 0 else 0.0
     return (float(np.sqrt(np.mean(d_in * d_in))), float(np.sqrt(e_out.sum() / d_out.size)),
             float(np.abs(d_out).max()), border)
+
+
+# --- greedy forward selection (core/analysis/sparse.py::greedy_path, core/kernels/greedy.py) ---
+# The vectorised NumPy implementation that the kernels replaced, kept as their reference:
+# every step re-rotates the whole whitened state by the eigenvectors of M (O(k²·S)) and solves
+# the secular equations of all unpruned candidates at once.
+
+def candidate_scores(a: np.ndarray, bl: np.ndarray, chosen: Sequence[int],
+                     cand: np.ndarray) -> np.ndarray:
+    """μ(chosen ∪ {j}) for every j of ``cand`` (int64[c]); bl = B + λI. float64[c], −inf if j
+    is in ``chosen`` or numerically dependent on it. Exact for every candidate that can be
+    the best; a candidate whose upper bound (M ≤ μ_top I) is below the best lower bound gets
+    its lower bound instead (it cannot win)."""
+    cand = np.asarray(cand, np.int64)
+    dj_a, dj_b = a[cand, cand], bl[cand, cand]
+    t = np.asarray(chosen, np.int64)
+    if t.size == 0:
+        return np.where(dj_b > 0, dj_a / np.where(dj_b > 0, dj_b, 1.0), -np.inf)
+    low = np.linalg.cholesky(bl[np.ix_(t, t)])
+    p = np.linalg.solve(low, np.eye(t.size))               # L⁻¹
+    a_tt = a[np.ix_(t, t)]
+    mu, q = np.linalg.eigh(p @ a_tt @ p.T)
+    l_ = p @ bl[np.ix_(t, cand)]                           # k × c
+    d2 = dj_b - np.einsum("ij,ij->j", l_, l_)
+    ok = d2 > 1e-10 * np.maximum(dj_b, 1e-300)
+    d = np.sqrt(np.where(ok, d2, 1.0))
+    x = p.T @ l_
+    a_tc = a[np.ix_(t, cand)]
+    ax = a_tt @ x
+    m = (p @ (a_tc - ax)) / d
+    c = (np.einsum("ij,ij->j", x, ax) - 2 * np.einsum("ij,ij->j", x, a_tc) + dj_a) / (d * d)
+    z2 = (q.T @ m) ** 2                                   # k × c
+    return _secular_top(mu, z2, c, ok, np.isin(cand, t))
+
+
+def _secular_top(mu: np.ndarray, z2: np.ndarray, c: np.ndarray, ok: np.ndarray,
+                 taken: np.ndarray) -> np.ndarray:
+    """Top eigenvalue of each bordered matrix [[diag(μ), z_j], [z_jᵀ, c_j]] (μ float64[k]
+    ascending, z2 = z² float64[k, c], c float64[c]); −inf where not ``ok`` or ``taken``
+    (bool[c]); pruned candidates get their lower bound (see ``candidate_scores``)."""
+    top = mu[-1]
+    zt2 = z2[-1]
+    # bounds on the top eigenvalue of the bordered matrix: with z_top alone (below) and with
+    # M ≤ top·I (above); candidates whose upper bound is under the best lower bound cannot win
+    low_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + zt2)
+    up_b = 0.5 * (top + c) + np.sqrt(0.25 * (top - c) ** 2 + z2.sum(axis=0))
+    low_b = np.maximum(low_b, np.maximum(top, c))
+    out = np.where(ok, low_b, -np.inf)
+    out[taken] = -np.inf
+    best_low = out.max()
+    keep = np.flatnonzero((out > -np.inf) & (up_b >= best_low))
+    z2k, ck = z2[:, keep], c[keep]
+    theta = low_b[keep]
+    live = z2k > 1e-300
+    for _ in range(50):
+        gap = theta[None, :] - mu[:, None]
+        gap = np.where(live, np.maximum(gap, 1e-150), 1.0)
+        f = theta - ck - np.sum(np.where(live, z2k / gap, 0.0), axis=0)
+        fp = 1.0 + np.sum(np.where(live, z2k / (gap * gap), 0.0), axis=0)
+        step = -f / fp
+        theta = theta + np.maximum(step, 0.0)
+        if np.all(np.abs(step) <= 1e-13 * np.maximum(np.abs(theta), 1e-300)):
+            break
+    out[keep] = theta
+    # pruned candidates keep their lower bound, which is below the winner's value
+    return out
+
+
+class _Whitened:
+    """Greedy selection's state over every synapse for the chosen set T (k = |T|), updated by
+    one row per added synapse (O(k·S)) instead of re-solved per step: P = L⁻¹ with
+    LLᵀ = (B + λI)_TT (float64[k, k]), Lb = P (B + λI)_T: and La = P A_T: (float64[k, S]).
+    Then M = P A_TT Pᵀ, and for a candidate j: l = Lb[:, j], d² = bl_jj − ‖l‖²,
+    z = Qᵀ(La[:, j] − M l)/d and c_j = (a_jj − 2 lᵀLa[:, j] + lᵀMl)/d², the same bordered
+    problem as ``candidate_scores``."""
+
+    def __init__(self, a: np.ndarray, bl: np.ndarray) -> None:
+        self.a, self.bl = a, bl
+        s = a.shape[0]
+        self.da, self.db = np.diag(a).copy(), np.diag(bl).copy()
+        self.p = np.zeros((0, 0))
+        self.lb = np.zeros((0, s))
+        self.la = np.zeros((0, s))
+        self.chosen: list[int] = []
+
+    def scores(self, pool: np.ndarray) -> np.ndarray:
+        """μ(T ∪ {j}) for every synapse j (float64[S]); −inf off ``pool`` (bool[S]), on T
+        and where j is numerically dependent on T."""
+        if not self.chosen:
+            out = np.where(self.db > 0, self.da / np.where(self.db > 0, self.db, 1.0), -np.inf)
+            return np.where(pool, out, -np.inf)
+        t = np.asarray(self.chosen, np.int64)
+        m_ = self.la[:, t] @ self.p.T
+        mu, q = np.linalg.eigh(0.5 * (m_ + m_.T))
+        d2 = self.db - np.einsum("ij,ij->j", self.lb, self.lb)
+        ok = (d2 > 1e-10 * np.maximum(self.db, 1e-300)) & pool
+        d = np.sqrt(np.where(ok, d2, 1.0))
+        ql, qa = q.T @ self.lb, q.T @ self.la
+        c = (self.da - 2 * np.einsum("ij,ij->j", self.lb, self.la)
+             + np.einsum("i,ij->j", mu, ql * ql)) / (d * d)
+        z2 = ((qa - mu[:, None] * ql) / d) ** 2
+        taken = np.zeros(self.da.size, bool)
+        taken[t] = True
+        return _secular_top(mu, z2, c, ok, taken)
+
+    def add(self, j: int) -> None:
+        """Append synapse j to T: one new row of P, Lb and La."""
+        l_ = self.lb[:, j]
+        d = float(np.sqrt(self.bl[j, j] - l_ @ l_))
+        k = len(self.chosen)
+        p = np.zeros((k + 1, k + 1))
+        p[:k, :k] = self.p
+        p[k, :k] = -(l_ @ self.p) / d
+        p[k, k] = 1.0 / d
+        self.p = p
+        self.lb = np.vstack([self.lb, (self.bl[j] - l_ @ self.lb) / d])
+        self.la = np.vstack([self.la, (self.a[j] - l_ @ self.la) / d])
+        self.chosen.append(int(j))
+
+
+def greedy_path(a: np.ndarray, b: np.ndarray, lam: float, k_max: int,
+                phases: Sequence[np.ndarray | None] = (None,)) -> tuple[list[int], np.ndarray]:
+    """Synapses in the order greedy forward selection adds them (at most ``k_max``), and μ of
+    each prefix's best move (float64[k], never falling).
+
+    ``phases``: candidate sets used in turn, each until it is used up (None: every synapse);
+    e.g. ``(fan_in, None)`` first completes a neuron's fan-in, then goes on freely. Ties go
+    to the lower synapse id. Scores as ``candidate_scores``, with the whitened state kept
+    from step to step (``_Whitened``).
+    """
+    s = a.shape[0]
+    state = _Whitened(a, b + lam * np.eye(s))
+    mus: list[float] = []
+    for phase in phases:
+        pool = np.zeros(s, bool)
+        pool[np.arange(s) if phase is None else np.asarray(phase, np.int64)] = True
+        while len(state.chosen) < k_max:
+            pool[state.chosen] = False
+            if not pool.any():
+                break
+            sc = state.scores(pool)
+            if not np.isfinite(sc).any():
+                break
+            best = int(np.argmax(sc))
+            mus.append(float(sc[best]))
+            state.add(best)
+    return state.chosen, np.array(mus)

@@ -112,9 +112,8 @@ def test_greedy_path_equals_brute_force_greedy():
 
 
 def _greedy_rescored(a, b, lam, k_max, phases=(None,)):
-    """The greedy path with every step scored from scratch by ``candidate_scores``."""
-    from synens.core.analysis.sparse import candidate_scores
-
+    """The greedy path with every step scored from scratch by the reference's
+    ``candidate_scores``."""
     bl = b + lam * np.eye(a.shape[0])
     chosen, mus = [], []
     for phase in phases:
@@ -123,7 +122,7 @@ def _greedy_rescored(a, b, lam, k_max, phases=(None,)):
             cand = np.setdiff1d(pool, chosen)
             if cand.size == 0:
                 break
-            sc = candidate_scores(a, bl, chosen, cand)
+            sc = ref.candidate_scores(a, bl, chosen, cand)
             if not np.isfinite(sc).any():
                 break
             j = int(np.argmax(sc))
