@@ -117,11 +117,14 @@ def run_json(cmd: list[str], env: dict | None = None, timeout: float = 1800) -> 
 
 
 def torch_python() -> str | None:
-    """The benchmark venv's python if it exists and has torch, else None."""
-    if not VENV_PYTHON.exists():
+    """The benchmark venv's python if it exists and has torch, else None: $SYNENS_BENCH_VENV
+    where set (as benchmarks/torch_env.sh reads it), else VENV_PYTHON."""
+    venv = os.environ.get("SYNENS_BENCH_VENV")
+    py = Path(venv) / "bin" / "python" if venv else VENV_PYTHON
+    if not py.exists():
         return None
-    ok = subprocess.run([str(VENV_PYTHON), "-c", "import torch"], capture_output=True)
-    return str(VENV_PYTHON) if ok.returncode == 0 else None
+    ok = subprocess.run([str(py), "-c", "import torch"], capture_output=True)
+    return str(py) if ok.returncode == 0 else None
 
 
 def fmt(value: float | None, unit: str = "") -> str:
