@@ -19,8 +19,10 @@ synens is not imported; the network is benchmarks/torch_net.py's TorchNet. For o
 3. Every prefix move measured non-linearly: scaled so that the RMS change inside R of the
    re-render (float32, training resolution) is LEVEL = 0.075 within TOL = 5e-3 relative,
    by the rule of ``measure.py`` (both signs rendered at the linear guess t0 = LEVEL /
-   RMS_R(J v), the sign with higher sel kept; secant from (0, −LEVEL) with steps clamped to
-   [1.05, 4]× until a bracket, then Illinois regula falsi; at most MAX_STEP per weight).
+   RMS_R(J v), the sign with higher sel kept; then the rule of ``measure.py``: in(t)/t modelled
+   as linear through the last two points, the first (0, RMS_R(J v)), steps clamped to
+   [1 + TOL, 4]× until a bracket, Illinois regula falsi when the model leaves the bracket;
+   at most MAX_STEP per weight).
    All moves in lockstep; each round is one batched render (vmap over weight vectors) of
    every pending w + t·v. sel = in / (out + 1e-4), RMS over R and O.
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -144,10 +147,12 @@ def _move(out: torch.Tensor, t: torch.Tensor, p: torch.Tensor, y: torch.Tensor) 
 
 
 class Search:
-    """The 1-D search of one move on in(t) − level (the rule of ``measure.py``)."""
+    """The 1-D search of one move on in(t) − level (the rule of ``measure.py``: the efficiency
+    in(t)/t linear through the last two points, the first (0, RMS_R(J v)))."""
 
     def __init__(self, vmax: float, lin_in: float, level: float = LEVEL) -> None:
         self.level = level
+        self.slope = lin_in if lin_in > 0 else 0.0
         self.t_max = MAX_STEP / vmax
         t0 = level / lin_in if lin_in > 0 else 1e-3 * self.t_max
         self.t = min(t0, self.t_max)
@@ -155,6 +160,7 @@ class Search:
         self.lo, self.f_lo = 0.0, -level
         self.hi: float | None = None
         self.f_hi = 0.0
+        self.prev: tuple[float, float] | None = None
         self.side = 0
         self.rounds = 0
         self.done = False
@@ -163,6 +169,25 @@ class Search:
     def scales(self) -> list[float]:
         """The signed steps along v to render this round."""
         return [self.t, -self.t] if self.sign is None else [self.sign * self.t]
+
+    def model(self, t: float, f: float) -> float | None:
+        g1 = (f + self.level) / t
+        if self.prev is None:
+            if self.slope <= 0:
+                return None
+            t0, g0 = 0.0, self.slope
+        else:
+            t0, g0 = self.prev
+        m = (g1 - g0) / (t - t0) if t != t0 else 0.0
+        b = g1 - m * t
+        if m == 0.0:
+            return self.level / b if b > 0 else None
+        disc = b * b + 4.0 * m * self.level
+        if disc < 0:
+            return b / (-2.0 * m) if m < 0 and b > 0 else None
+        if b + math.sqrt(disc) <= 0:
+            return None
+        return 2.0 * self.level / (b + math.sqrt(disc))
 
     def update(self, rms: float) -> None:
         """Take the RMS change over R of the render at the current t."""
@@ -175,20 +200,12 @@ class Search:
         if self.rounds >= ROUNDS:
             self.done, self.found = True, self.hi is not None
             return
-        if self.hi is None:
-            if f > 0:
-                self.hi, self.f_hi = t, f
-            else:
-                if t >= self.t_max:
-                    self.done = True
-                    return
-                t_prev, f_prev = self.lo, self.f_lo
-                self.lo, self.f_lo = t, f
-                slope = (f - f_prev) / (t - t_prev)
-                nxt = t - f / slope if slope > 0 else 4.0 * t
-                self.t = min(min(max(nxt, 1.05 * t), 4.0 * t), self.t_max)
-                return
-        elif f > 0:
+        if f <= 0 and self.hi is None and t >= self.t_max:
+            self.done = True
+            return
+        nxt = self.model(t, f)
+        self.prev = (t, (f + self.level) / t)
+        if f > 0:
             self.hi, self.f_hi = t, f
             if self.side == 1:
                 self.f_lo *= 0.5
@@ -198,7 +215,15 @@ class Search:
             if self.side == -1:
                 self.f_hi *= 0.5
             self.side = -1
-        self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
+        if self.hi is None:
+            if nxt is None or not math.isfinite(nxt) or nxt <= t:
+                nxt = 4.0 * t
+            self.t = min(min(max(nxt, (1.0 + TOL) * t), 4.0 * t), self.t_max)
+        elif nxt is not None and math.isfinite(nxt) and self.lo < nxt < self.hi \
+                and self.rounds < ROUNDS // 4:
+            self.t = nxt
+        else:
+            self.t = (self.lo * self.f_hi - self.hi * self.f_lo) / (self.f_hi - self.f_lo)
 
 
 class Painter:
