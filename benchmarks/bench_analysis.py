@@ -228,7 +228,7 @@ def control_main(args) -> int:
     noisy = [f"{k} {100 * v['others']:.0f} %" for k, v in load.items() if v["others"] > 0.10]
     if noisy:
         print("WARNING: other processes used the cores during: " + ", ".join(noisy))
-    print(C.table(rows, ["figure (medians)", "ours", "torch.func", "ours / torch", "target",
+    print(C.table(rows, ["figure (medians)", "ours", "torch.func", "torch / ours", "target",
                          f"same curve (float64 Gram; first {AGREE_PATH} synapses, mu within "
                          f"{AGREE_MU:g}, sel within {100 * AGREE_SEL:g} %)"]))
     if args.json:
