@@ -8,6 +8,7 @@ last, atomically) and then drops it, so it never holds more than the results in 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import json
 import logging
@@ -129,10 +130,11 @@ def run_tasks(client, specs: list[dict], pictures: dict[str, bytes], study_dir: 
               quiet: bool = False) -> Outcome:
     """Submit the tasks not yet done, write each result as it arrives, report failures.
 
-    specs: task specs (study_tasks.run_task); pictures: picture name -> bytes (scattered once).
+    specs: task specs (study_tasks.run_task); pictures: picture name -> bytes (sent once each,
+    as a task the scheduler can run again if the worker holding it dies).
     """
     from distributed import as_completed
-    from synens.tui.commands.study_tasks import run_task
+    from synens.tui.commands.study_tasks import picture_bytes, run_task
 
     todo = [s for s in specs if not is_done(study_dir, s["key"])]
     out = Outcome(total=len(specs), skipped=len(specs) - len(todo))
@@ -140,7 +142,11 @@ def run_tasks(client, specs: list[dict], pictures: dict[str, bytes], study_dir: 
         return out
     start = time.perf_counter()
     used = {s["picture"] for s in todo}
-    shared = {name: client.scatter(data, broadcast=False, hash=False)
+    # each picture is a task of its own that returns its bytes, not scattered data: scattered
+    # data lives only on the worker it went to, and dies with it (the tasks that need it are
+    # then cancelled); a task's result can be computed again on another worker
+    shared = {name: client.submit(picture_bytes, data, pure=False,
+                                  key=f"study-picture-{hashlib.sha256(data).hexdigest()[:20]}")
               for name, data in pictures.items() if name in used}
     futures = {client.submit(run_task, s, shared[s["picture"]], key=f"study-{s['key']}",
                              pure=False): s for s in todo}

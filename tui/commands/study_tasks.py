@@ -27,6 +27,12 @@ def single_thread() -> None:
         numba.set_num_threads(1)
 
 
+def picture_bytes(data: bytes) -> bytes:
+    """A picture's bytes as a task's result, so that the tasks needing it can get them again
+    from any worker (study_run.run_tasks)."""
+    return data
+
+
 def decode_picture(data: bytes, name: str, size: int) -> np.ndarray:
     """The picture's bytes at training size: uint8[H, W, 3] (PictureError in one line)."""
     from synens.core.files.picture import load_picture
