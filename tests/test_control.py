@@ -148,3 +148,13 @@ def test_null_is_deterministic_for_a_seed_and_reports_progress():
     for key in ("ceiling", "ensemble", "k"):
         p = n1.percentile[key]
         assert p is None or 0.0 <= p <= 100.0
+
+
+def test_null_is_the_same_with_one_thread_or_several():
+    """Box paths in worker threads, bisections in lockstep: the same values as one thread."""
+    topo, w, _ = cross_net()
+    c = control(topo, w, extras=False)
+    one = region_null(c, 7, seed=5, workers=1)
+    three = region_null(c, 7, seed=5, workers=3)
+    assert np.array_equal(one.values, three.values, equal_nan=True)
+    assert one.percentile == three.percentile and one.unreachable == three.unreachable
