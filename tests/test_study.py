@@ -195,6 +195,11 @@ def test_report_command_text_json_and_png(embedded, tmp_path, capsys):
     from PIL import Image
 
     assert Image.open(png).size[0] > 300
+    report = tmp_path / "study.txt"  # -o with --report: the report goes to that file
+    assert main(["study", str(out), "--report", "-o", str(report)]) == 0
+    assert capsys.readouterr().out == "" and report.read_text() == text
+    assert main(["study", str(out), "--report", "-o", str(report)]) == 2  # never over it
+    assert "--force" in capsys.readouterr().err and report.read_text() == text
 
 
 def test_rerun_after_interrupt_runs_only_missing_tasks(embedded, study_inputs, tmp_path):

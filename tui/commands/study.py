@@ -32,7 +32,9 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         "missing tasks. Results come back to this client, which writes them into STUDY_DIR.")
     p.add_argument("inputs", nargs="+", metavar="PICTURE|STUDY_DIR",
                    help="pictures to study, or with --report the study folder")
-    p.add_argument("-o", "--output", metavar="STUDY_DIR", help="the study folder (created)")
+    p.add_argument("-o", "--output", metavar="STUDY_DIR",
+                   help="the study folder (created); with --report, the report file (written "
+                   "atomically instead of printed)")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="seeds 0..N-1")
     p.add_argument("--size", type=int, default=128,
                    help="longer side of the training picture in pixels (default 128)")
@@ -61,7 +63,8 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="report format (default text)")
     p.add_argument("--png", metavar="OUT.png", help="with --report: write the figure")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --png file")
+    p.add_argument("--force", action="store_true",
+                   help="with --report: overwrite an existing -o report or --png file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -210,14 +213,15 @@ def _report(args: argparse.Namespace) -> int:
     if len(args.inputs) != 1:
         raise SynensError("--report takes one STUDY_DIR")
     study_dir = Path(args.inputs[0])
-    if args.png:
-        from synens.tui.commands.common import check_output
+    from synens.tui.commands.common import check_output
 
-        check_output(args.png, args.force)
+    for path in (args.output, args.png):
+        if path is not None:
+            check_output(path, args.force)
     report = build_report(study_dir)
     from synens.core.reports.study import study_text
 
-    emit(format_report(args.format, lambda r: r, study_text, report), None, False)
+    emit(format_report(args.format, lambda r: r, study_text, report), args.output, args.force)
     if args.png:
         from synens.tui.commands.study_figure import write_figure
 
