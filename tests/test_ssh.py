@@ -170,9 +170,12 @@ KEYS: list[tuple[list[str], str | None]] = [
     (["c"], "ensemble move (k="), (["Right"], "t = +0.25 × measured step"),
     (["C"], "best-neuron move (k="), (["Left"], "t = +0.00 × measured step"),
     (["Escape"], "!× measured step"), (["d"], "Report for"),
-    (["t"], "epoch"), (["t"], "stopped"), (["C-s"], "Saved the weights"), (["?"], None),
-    (["Escape"], None), (["C-p"], None), (["Escape"], None),
+    (["t"], "epoch"), (["t"], "stopped"), (["C-s"], "Saved the weights"),
+    (["?"], "synens-tui keys"), (["Escape"], "!synens-tui keys"),
+    (["C-p"], "\U0001F50E"), (["Escape"], "!\U0001F50E"),
 ]  # then q: the weights were just saved, so it quits at once
+# (the help and the palette are waited for by their text, open and then gone: "any change" let
+# the palette's own repaints stand for it closing, and the q then went into its search box)
 
 
 def strip(screen: str) -> str:
