@@ -44,7 +44,6 @@ from synens.core.analysis.measure import (
 )
 from synens.core.analysis.sparse import (
     best_move,
-    best_moves,
     greedy_path,
     linear_sel,
     prefix_moves,
@@ -282,8 +281,8 @@ def choose_ceiling(ctx: Context, levels: bool = True) -> tuple[Move, list]:
 def fan_in_moves(ctx: Context) -> list[tuple[float, np.ndarray]]:
     """(μ, unit move) of every neuron's fan-in at ctx.lam, computed once per λ."""
     if ctx.fan_in_cache is None or ctx.fan_in_cache[0] != ctx.lam:
-        ctx.fan_in_cache = (ctx.lam, best_moves(
-            ctx.a, ctx.b, ctx.lam, [fan_in(ctx.topo, n) for n in range(ctx.topo.n_neurons)]))
+        ctx.fan_in_cache = (ctx.lam, [best_move(ctx.a, ctx.b, ctx.lam, fan_in(ctx.topo, n))
+                                      for n in range(ctx.topo.n_neurons)])
     return ctx.fan_in_cache[1]
 
 

@@ -82,7 +82,8 @@ def selectivity(r_in: float, r_out: float) -> float:
 class Renderer:
     """The picture of one region analysis: weights, R's mask, its border band, the base render.
 
-    weights float64[S]; mask bool[H, W]; base float32[H, W, 3]. ``renders`` counts renders.
+    weights float64[S]; mask bool[H, W]; base_flat float32[3, P] (P = H·W, row-major pixels);
+    code int8[P] (1 in R, 2 in O within BORDER_PX of R, 0 elsewhere). ``renders`` counts renders.
     """
 
     def __init__(self, topo: Topology, weights: np.ndarray, mask: np.ndarray,
@@ -95,21 +96,13 @@ class Renderer:
         self.flat = self.mask.ravel()
         self.inside = self.flat.astype(np.float64)
         self.n_inside = float(self.inside.sum())
-        band = border_band(self.mask, BORDER_PX)
-        self.band = band[~self.mask]
-        self.code = np.where(self.flat, 1, 2 * band.ravel()).astype(np.int8)  # R 1, band 2
+        band = border_band(self.mask, BORDER_PX).ravel()
+        self.code = np.where(self.flat, 1, 2 * band).astype(np.int8)  # R 1, O's band 2, O 0
         self.batch = batch if batch is not None else BatchRenderer(
             topo, self.weights, self.width, self.height)
         self.base_flat = self.batch.base                       # float32[3, P]
-        self.base = np.ascontiguousarray(self.base_flat.T).reshape(self.height, self.width, 3)
         self.renders = 0
         self.calls = 0
-
-    def renders_stats(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, ≥P]
-        (``renders_of``), and the RMS change over R and over O of each (float64[D] each)."""
-        rend = self.renders_of(steps)
-        return (rend, *self.stats(rend))
 
     def renders_of(self, steps: np.ndarray) -> np.ndarray:
         """Renders of w + step for each row of steps (float64[D, S]): float32[D, 3, ≥P],
@@ -130,36 +123,6 @@ class Renderer:
         KB._split_sumsq(rend, self.base_flat, self.inside, sums)
         n_in = 3.0 * self.n_inside
         return np.sqrt(sums[:, 0] / n_in), np.sqrt(sums[:, 1] / (3.0 * self.flat.size - n_in))
-
-    def changes(self, steps: np.ndarray) -> np.ndarray:
-        """render(w + step) − render(w) for each row of steps (float64[D, S]): float32[D, 3, P]."""
-        out = []
-        for i in range(0, steps.shape[0], BATCH):
-            part = steps[i:i + BATCH]
-            self.renders += part.shape[0]
-            self.calls += 1
-            out.append(self.batch.render_flat(self.weights[None, :] + part) - self.base_flat)
-        return out[0] if len(out) == 1 else np.concatenate(out)
-
-    def change(self, step: np.ndarray) -> np.ndarray:
-        """render(w + step) − render(w): float32[H, W, 3]."""
-        d = self.changes(np.asarray(step, np.float64)[None, :])[0]
-        return np.ascontiguousarray(d.T).reshape(self.height, self.width, 3)
-
-    def rms_in_flat(self, d: np.ndarray) -> np.ndarray:
-        """RMS over R's pixels and channels of changes float[D, 3, P]: float64[D]."""
-        x = d[:, :, self.flat].astype(np.float64)
-        return np.sqrt(np.mean(x * x, axis=(1, 2)))
-
-    def rms_out_flat(self, d: np.ndarray) -> np.ndarray:
-        """RMS over O's pixels and channels of changes float[D, 3, P]: float64[D]."""
-        x = d[:, :, ~self.flat]
-        return np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=(1, 2)))
-
-    def rms_in(self, d: np.ndarray) -> float:
-        """RMS over R's pixels and channels of a change float[H, W, 3]."""
-        x = d[self.mask]
-        return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
     def summary_of(self, rend: np.ndarray, scale: float, level: float) -> Measured:
         """The Measured of the render float32[3, ≥P] (C-contiguous) of the step scale·v: RMS
@@ -338,9 +301,3 @@ def levels_dict(found: list[Measured | None], levels: tuple[float, ...] = LEVELS
     """{"0.05": {...} | None, ...} from the results of ``level_jobs``."""
     return {f"{lv:g}": (m.as_dict() if m is not None else None)
             for lv, m in zip(levels, found, strict=True)}
-
-
-def measure_levels(r: Renderer, v: np.ndarray, lin_in: float, first: Measured,
-                   levels: tuple[float, ...] = LEVELS) -> dict[str, dict | None]:
-    """The move at each of ``levels`` with the sign of ``first``: {"0.05": {...} | None, ...}."""
-    return levels_dict(measure_many(r, level_jobs(v, lin_in, first, levels)), levels)

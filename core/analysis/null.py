@@ -183,15 +183,6 @@ def bisect_many(jobs: list[Bisection], done: Callable[[Bisection], None] | None 
         live = still
 
 
-def bisect_k(ctx: Context, order: list[int], thr: float) -> tuple[int, float]:
-    """The ensemble's k and sel along ``order`` for the threshold ``thr`` (module docstring)."""
-    job = Bisection(ctx, order, thr / ENSEMBLE_SHARE)
-    job.thr = thr
-    bisect_many([job])
-    _, sel, k = job.answer()
-    return k, sel
-
-
 def percentile(value: float, sample: np.ndarray) -> float | None:
     """100 × (#below + ½ #equal) / n over the finite values of ``sample``; None if none."""
     s = sample[np.isfinite(sample)]

@@ -42,44 +42,6 @@ def best_move(a: np.ndarray, b: np.ndarray, lam: float,
     return float(mu[0]), v
 
 
-def best_moves(a: np.ndarray, b: np.ndarray, lam: float,
-               sets: Sequence[Sequence[int] | np.ndarray]) -> list[tuple[float, np.ndarray]]:
-    """``best_move`` over each synapse set, the sets of one size solved as one stack (the same
-    LAPACK calls as ``generalized_top``, batched); a stack whose Cholesky fails (B + λI not
-    numerically positive definite) falls back to ``best_move`` set by set."""
-    out: list[tuple[float, np.ndarray] | None] = [None] * len(sets)
-    by_size: dict[int, list[int]] = {}
-    idx = [np.asarray(t, np.int64) for t in sets]
-    for i, t in enumerate(idx):
-        by_size.setdefault(t.size, []).append(i)
-    s = a.shape[0]
-    for size, which in by_size.items():
-        if size == 0:
-            for i in which:
-                out[i] = (0.0, np.zeros(s))
-            continue
-        ids = np.stack([idx[i] for i in which])                   # g × f
-        sub_a = a[ids[:, :, None], ids[:, None, :]]
-        sub_b = b[ids[:, :, None], ids[:, None, :]] + lam * np.eye(size)
-        try:
-            low = np.linalg.cholesky(sub_b)
-        except np.linalg.LinAlgError:
-            for i in which:
-                out[i] = best_move(a, b, lam, idx[i])
-            continue
-        m = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, sub_a), 1, 2))
-        mu, y = np.linalg.eigh(0.5 * (m + np.swapaxes(m, 1, 2)))
-        vec = np.linalg.solve(np.swapaxes(low, 1, 2), y[:, :, -1:])[:, :, 0]
-        vec /= np.linalg.norm(vec, axis=1, keepdims=True)
-        flip = vec[np.arange(len(which)), np.argmax(np.abs(vec), axis=1)] < 0
-        vec[flip] *= -1.0
-        for j, i in enumerate(which):
-            v = np.zeros(s)
-            v[idx[i]] = vec[j]
-            out[i] = (float(mu[j, -1]), v)
-    return out  # type: ignore[return-value]
-
-
 def prefix_moves(a: np.ndarray, b: np.ndarray, lam: float, order: Sequence[int] | np.ndarray,
                  ks: Sequence[int] | None = None) -> list[tuple[float, np.ndarray]]:
     """``best_move`` over each prefix ``order[:k]`` (k in ``ks``, default 1..len(order)) from
